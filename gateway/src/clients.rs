@@ -1,0 +1,63 @@
+//! gRPC clients for the services, over lazily connected channels with
+//! timeouts so a service that does not answer yields `UNAVAILABLE`, never a
+//! hang.
+
+use std::time::Duration;
+
+use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
+use chat_proto::media::v1::media_service_client::MediaServiceClient;
+use chat_proto::message::v1::message_service_client::MessageServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::config::Config;
+use crate::error::Error;
+
+/// Cheap to clone: tonic channels are handles onto one connection pool.
+#[derive(Clone)]
+pub struct Clients {
+    pub auth: AuthServiceClient<Channel>,
+    pub message: MessageServiceClient<Channel>,
+    /// Unary media calls (metadata, delete), bounded by the gRPC timeout.
+    pub media: MediaServiceClient<Channel>,
+    /// Upload/download streams: bounded per chunk by the caller, not as a
+    /// whole, since a large file may legitimately take long.
+    pub media_stream: MediaServiceClient<Channel>,
+    /// Health clients, by service name, for `/healthz`.
+    pub health: Vec<(&'static str, HealthClient<Channel>)>,
+}
+
+fn endpoint(url: &str, timeout: Option<Duration>, connect_timeout: Duration) -> Result<Endpoint, Error> {
+    let ep = Endpoint::from_shared(url.to_string())
+        .map_err(|e| Error::Config(format!("invalid service URL {url:?}: {e}")))?
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    Ok(match timeout {
+        Some(t) => ep.timeout(t),
+        None => ep,
+    })
+}
+
+impl Clients {
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        let t = config.grpc_timeout;
+        let auth = endpoint(&config.auth_url, Some(t), t)?.connect_lazy();
+        let message = endpoint(&config.message_url, Some(t), t)?.connect_lazy();
+        let media = endpoint(&config.media_url, Some(t), t)?.connect_lazy();
+        let media_stream = endpoint(&config.media_url, None, t)?.connect_lazy();
+        Ok(Self {
+            auth: AuthServiceClient::new(auth.clone()),
+            message: MessageServiceClient::new(message.clone()),
+            media: MediaServiceClient::new(media.clone()),
+            media_stream: MediaServiceClient::new(media_stream)
+                .max_decoding_message_size(16 * 1024 * 1024),
+            health: vec![
+                ("auth", HealthClient::new(auth)),
+                ("message", HealthClient::new(message)),
+                ("media", HealthClient::new(media)),
+            ],
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! The gateway: the only component clients talk to. It serves the HTTP API
+//! and the web app (axum), speaks Socket.IO on `/`, `/chat` and
+//! `/notifications` (socketioxide), verifies access tokens with the auth
+//! service's public key, and delegates every piece of business to the
+//! services over gRPC. Apart from its sockets it holds no state.
+
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod socket;
+pub mod state;
+pub mod token;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use error::Error;
+pub use state::AppState;
+
+/// Serves the gateway on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let clients = clients::Clients::new(&config)?;
+    let state = AppState {
+        config: Arc::new(config),
+        clients,
+        verifier: token::Verifier::default(),
+    };
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = state.verifier.load(&state.clients).await {
+                tracing::error!(error = %e, "could not load the auth public key");
+            }
+        });
+    }
+    // Socket.IO wraps the HTTP router as a layer; the adapter (in-memory or
+    // Redis) is chosen inside `socket::attach`.
+    let app = socket::attach(state.clone(), http::router(state.clone())).await?;
+    tracing::info!(addr = %listener.local_addr()?, "gateway listening");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+use chat_gateway::{Config, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    chat_common::telemetry::init();
+    let config = Config::from_env()?;
+    let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
+    chat_gateway::serve(config, listener, chat_common::shutdown_signal()).await
+}

@@ -1,0 +1,199 @@
+//! Settings, read once from the environment into a typed struct.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::error::Error;
+
+/// 10 MiB: large enough for photos and documents, small enough to keep the
+/// gateway's request bodies bounded.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `MEDIA_GRPC_ADDR`, default `127.0.0.1:50053`.
+    pub listen_addr: SocketAddr,
+    /// `DATA_DIR`, default `./data`: holds `media.sqlite3`, upload temp files
+    /// and (for the in-process S3 server) `objects/`.
+    pub data_dir: PathBuf,
+    /// `MONGO_URI`: set → MongoDB, unset → embedded SQLite.
+    pub mongo_uri: Option<String>,
+    /// `MEDIA_MONGO_DB`, default `chat_media`.
+    pub mongo_db: String,
+    pub s3: S3Config,
+    /// `MAX_UPLOAD_BYTES`, default 10 MiB: no upload may exceed it.
+    pub max_upload_bytes: u64,
+}
+
+#[derive(Clone)]
+pub struct S3Config {
+    /// `S3_ENDPOINT`: unset → an in-process S3 server under `DATA_DIR/objects`.
+    pub endpoint: Option<String>,
+    /// `S3_REGION`, default `us-east-1`.
+    pub region: String,
+    /// `S3_BUCKET`, default `chat-media`; created at start-up when missing.
+    pub bucket: String,
+    /// `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY`: required with an
+    /// endpoint; for the in-process server a random pair is generated when
+    /// unset, since only this process ever talks to it.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// `S3_FORCE_PATH_STYLE`, default `true` (MinIO and the in-process server
+    /// have no per-bucket host names).
+    pub force_path_style: bool,
+}
+
+// Hand-written so the secret never reaches a log line.
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
+            .field("force_path_style", &self.force_path_style)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Defaults everywhere except the data directory: an embedded store and
+    /// the in-process S3 server. Used by tests and the one-process binary.
+    pub fn local(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            data_dir: data_dir.into(),
+            mongo_uri: None,
+            mongo_db: "chat_media".into(),
+            s3: S3Config {
+                endpoint: None,
+                region: "us-east-1".into(),
+                bucket: "chat-media".into(),
+                access_key_id: None,
+                secret_access_key: None,
+                force_path_style: true,
+            },
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+        }
+    }
+
+    pub fn from_env() -> Result<Config, Error> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parses from any variable source, so tests need not touch the process
+    /// environment. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let mut config = Config::local(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
+        if let Some(addr) = get("MEDIA_GRPC_ADDR") {
+            config.listen_addr = addr.parse().map_err(|e| {
+                Error::Config(format!("MEDIA_GRPC_ADDR {addr:?} is not a socket address: {e}"))
+            })?;
+        }
+        config.mongo_uri = get("MONGO_URI");
+        if let Some(db) = get("MEDIA_MONGO_DB") {
+            config.mongo_db = db;
+        }
+        config.s3.endpoint = get("S3_ENDPOINT");
+        if let Some(region) = get("S3_REGION") {
+            config.s3.region = region;
+        }
+        if let Some(bucket) = get("S3_BUCKET") {
+            config.s3.bucket = bucket;
+        }
+        config.s3.access_key_id = get("S3_ACCESS_KEY_ID");
+        config.s3.secret_access_key = get("S3_SECRET_ACCESS_KEY");
+        if let Some(v) = get("S3_FORCE_PATH_STYLE") {
+            config.s3.force_path_style = parse_bool(&v).ok_or_else(|| {
+                Error::Config(format!("S3_FORCE_PATH_STYLE {v:?} is not true or false"))
+            })?;
+        }
+        if let Some(v) = get("MAX_UPLOAD_BYTES") {
+            config.max_upload_bytes = v
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    Error::Config(format!("MAX_UPLOAD_BYTES {v:?} is not a positive integer"))
+                })?;
+        }
+        if config.s3.endpoint.is_some()
+            && (config.s3.access_key_id.is_none() || config.s3.secret_access_key.is_none())
+        {
+            return Err(Error::Config(
+                "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are required when S3_ENDPOINT is set"
+                    .into(),
+            ));
+        }
+        Ok(config)
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_local() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:50053");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert!(c.mongo_uri.is_none());
+        assert_eq!(c.mongo_db, "chat_media");
+        assert!(c.s3.endpoint.is_none());
+        assert_eq!(c.s3.bucket, "chat-media");
+        assert!(c.s3.force_path_style);
+        assert_eq!(c.max_upload_bytes, 10_485_760);
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = parse(&[
+            ("MEDIA_GRPC_ADDR", "0.0.0.0:9000"),
+            ("DATA_DIR", "/srv/media"),
+            ("MONGO_URI", "mongodb://db:27017"),
+            ("MEDIA_MONGO_DB", "m"),
+            ("S3_ENDPOINT", "http://minio:9000"),
+            ("S3_REGION", "eu-west-1"),
+            ("S3_BUCKET", "b"),
+            ("S3_ACCESS_KEY_ID", "ak"),
+            ("S3_SECRET_ACCESS_KEY", "sk"),
+            ("S3_FORCE_PATH_STYLE", "false"),
+            ("MAX_UPLOAD_BYTES", "42"),
+        ])
+        .unwrap();
+        assert_eq!(c.listen_addr.port(), 9000);
+        assert_eq!(c.mongo_uri.as_deref(), Some("mongodb://db:27017"));
+        assert_eq!(c.s3.endpoint.as_deref(), Some("http://minio:9000"));
+        assert_eq!(c.s3.region, "eu-west-1");
+        assert!(!c.s3.force_path_style);
+        assert_eq!(c.max_upload_bytes, 42);
+        assert!(!format!("{c:?}").contains("sk\""));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(parse(&[("MAX_UPLOAD_BYTES", "0")]).is_err());
+        assert!(parse(&[("MAX_UPLOAD_BYTES", "ten")]).is_err());
+        assert!(parse(&[("MEDIA_GRPC_ADDR", "nowhere")]).is_err());
+        assert!(parse(&[("S3_FORCE_PATH_STYLE", "maybe")]).is_err());
+        assert!(parse(&[("S3_ENDPOINT", "http://minio:9000")]).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! The service's settings, read once from the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// Everything the service needs to start; built by [`Config::from_env`] or
+/// by hand (tests, the one-process binary).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `MESSAGE_GRPC_ADDR`: where the gRPC server listens.
+    pub listen_addr: SocketAddr,
+    /// `DATA_DIR`: the embedded store lives in `DATA_DIR/message.sqlite3`.
+    pub data_dir: PathBuf,
+    /// `MONGO_URI`: when set, MongoDB is the store instead of SQLite.
+    pub mongo_uri: Option<String>,
+    /// `MESSAGE_MONGO_DB`: the MongoDB database this service owns.
+    pub mongo_db: String,
+    /// `MAX_MESSAGE_CHARS`: the most Unicode code points a message may hold.
+    pub max_message_chars: usize,
+    /// `HISTORY_DEFAULT_LIMIT`: page size when a request asks for 0.
+    pub history_default_limit: u32,
+    /// `HISTORY_MAX_LIMIT`: the largest page a request may ask for.
+    pub history_max_limit: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            data_dir: PathBuf::from("./data"),
+            mongo_uri: None,
+            mongo_db: "chat_message".into(),
+            max_message_chars: 4000,
+            history_default_limit: 50,
+            history_max_limit: 200,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the `MESSAGE_*`, `DATA_DIR`, `MONGO_URI` and limit variables;
+    /// unset or empty variables keep their defaults.
+    pub fn from_env() -> Result<Config, Error> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let d = Config::default();
+        let config = Config {
+            listen_addr: parse(&get, "MESSAGE_GRPC_ADDR", d.listen_addr)?,
+            data_dir: get("DATA_DIR").map(PathBuf::from).unwrap_or(d.data_dir),
+            mongo_uri: get("MONGO_URI"),
+            mongo_db: get("MESSAGE_MONGO_DB").unwrap_or(d.mongo_db),
+            max_message_chars: parse(&get, "MAX_MESSAGE_CHARS", d.max_message_chars)?,
+            history_default_limit: parse(&get, "HISTORY_DEFAULT_LIMIT", d.history_default_limit)?,
+            history_max_limit: parse(&get, "HISTORY_MAX_LIMIT", d.history_max_limit)?,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.max_message_chars == 0 {
+            return Err(Error::Config("MAX_MESSAGE_CHARS must be at least 1".into()));
+        }
+        if self.history_max_limit == 0 {
+            return Err(Error::Config("HISTORY_MAX_LIMIT must be at least 1".into()));
+        }
+        if self.history_default_limit == 0 || self.history_default_limit > self.history_max_limit {
+            return Err(Error::Config(
+                "HISTORY_DEFAULT_LIMIT must be between 1 and HISTORY_MAX_LIMIT".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The embedded store's file.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("message.sqlite3")
+    }
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| Error::Config(format!("{name}={raw:?} is not valid: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, Error> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:50052");
+        assert_eq!(c.sqlite_path(), PathBuf::from("./data/message.sqlite3"));
+        assert_eq!(c.mongo_uri, None);
+        assert_eq!(c.mongo_db, "chat_message");
+        assert_eq!(
+            (c.max_message_chars, c.history_default_limit, c.history_max_limit),
+            (4000, 50, 200)
+        );
+    }
+
+    #[test]
+    fn values_override_defaults_and_empty_means_unset() {
+        let c = from(&[
+            ("MESSAGE_GRPC_ADDR", "0.0.0.0:9000"),
+            ("MONGO_URI", "mongodb://db:27017"),
+            ("MESSAGE_MONGO_DB", ""),
+            ("MAX_MESSAGE_CHARS", "10"),
+            ("HISTORY_DEFAULT_LIMIT", "5"),
+            ("HISTORY_MAX_LIMIT", "20"),
+        ])
+        .unwrap();
+        assert_eq!(c.listen_addr.port(), 9000);
+        assert_eq!(c.mongo_uri.as_deref(), Some("mongodb://db:27017"));
+        assert_eq!(c.mongo_db, "chat_message");
+        assert_eq!(
+            (c.max_message_chars, c.history_default_limit, c.history_max_limit),
+            (10, 5, 20)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(from(&[("MESSAGE_GRPC_ADDR", "nowhere")]).is_err());
+        assert!(from(&[("MAX_MESSAGE_CHARS", "-1")]).is_err());
+        assert!(from(&[("MAX_MESSAGE_CHARS", "0")]).is_err());
+        assert!(from(&[("HISTORY_DEFAULT_LIMIT", "300")]).is_err());
+        assert!(from(&[("HISTORY_MAX_LIMIT", "0")]).is_err());
+    }
+}

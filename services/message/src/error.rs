@@ -1,0 +1,88 @@
+//! The crate's one error type and its single mapping to `tonic::Status`.
+
+use tonic::{Code, Status};
+
+/// Everything that can go wrong in the message service. The first four carry
+/// a sentence meant for the person behind the request; the rest are internal
+/// and reach clients only as a generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("MongoDB: {0}")]
+    Mongo(#[from] mongodb::error::Error),
+    /// Stored data that cannot be read back (e.g. a corrupt attachment list).
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("a storage task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Status {
+        match e {
+            Error::InvalidArgument(m) => Status::invalid_argument(m),
+            Error::NotFound(m) => Status::not_found(m),
+            Error::PermissionDenied(m) => Status::permission_denied(m),
+            Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::Mongo(ref m) if mongo_unreachable(m) => {
+                tracing::warn!(error = %e, "message store unreachable");
+                Status::new(Code::Unavailable, "The message store is unavailable; try again")
+            }
+            other => {
+                tracing::error!(error = %other, "message service internal error");
+                Status::internal("The message service failed; try again later")
+            }
+        }
+    }
+}
+
+/// Failures that a retry may fix: the server cannot be reached right now.
+fn mongo_unreachable(e: &mongodb::error::Error) -> bool {
+    use mongodb::error::ErrorKind;
+    matches!(
+        *e.kind,
+        ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. } | ErrorKind::Io(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_keep_their_sentence() {
+        let s = Status::from(Error::PermissionDenied(
+            "Only the author can edit this message".into(),
+        ));
+        assert_eq!(s.code(), Code::PermissionDenied);
+        assert_eq!(s.message(), "Only the author can edit this message");
+        assert_eq!(
+            Status::from(Error::FailedPrecondition("x".into())).code(),
+            Code::FailedPrecondition
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_details() {
+        let s = Status::from(Error::Corrupt("attachments column holds garbage".into()));
+        assert_eq!(s.code(), Code::Internal);
+        assert!(!s.message().contains("garbage"));
+    }
+}

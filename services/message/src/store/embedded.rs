@@ -1,0 +1,311 @@
+//! The embedded store: one SQLite file in WAL mode. A single connection
+//! behind a mutex serialises writes, which is what makes the insert-or-read
+//! of idempotent sends and the conditional updates atomic; every call runs
+//! on the blocking pool.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::{Attachment, Deleted, Key, Message, ReadMove, Scan, Unread};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    id              TEXT PRIMARY KEY,
+    room            TEXT NOT NULL,
+    sender          TEXT NOT NULL,
+    content         TEXT NOT NULL,
+    avatar_media_id TEXT,
+    ts              INTEGER NOT NULL,
+    client_id       TEXT,
+    attachments     TEXT NOT NULL DEFAULT '[]',
+    edited_at       INTEGER,
+    deleted         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sender, client_id)
+);
+CREATE INDEX IF NOT EXISTS messages_room_ts_id ON messages (room, ts, id);
+CREATE TABLE IF NOT EXISTS read_positions (
+    room       TEXT NOT NULL,
+    reader     TEXT NOT NULL,
+    ts         INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (room, reader)
+);
+";
+
+const COLUMNS: &str =
+    "id, room, sender, content, avatar_media_id, ts, client_id, attachments, edited_at, deleted";
+
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating when needed) the database file and its schema.
+    pub async fn open(path: &Path) -> Result<EmbeddedStore> {
+        let path = path.to_owned();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let conn = Connection::open(&path)?;
+            // Other processes (a backup, a second service by mistake) may
+            // hold the lock briefly; wait rather than fail.
+            conn.busy_timeout(Duration::from_secs(5))?;
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(%mode, "SQLite refused WAL mode");
+            }
+            conn.execute_batch(SCHEMA)?;
+            Ok(conn)
+        })
+        .await??;
+        Ok(EmbeddedStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic mid-call cannot leave a half-applied change behind
+            // (statements are atomic), so a poisoned lock is still usable.
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await?
+    }
+}
+
+fn row_to_message(row: &Row<'_>) -> rusqlite::Result<(Message, String)> {
+    Ok((
+        Message {
+            id: row.get(0)?,
+            room: row.get(1)?,
+            sender: row.get(2)?,
+            content: row.get(3)?,
+            avatar_media_id: row.get(4)?,
+            ts: row.get(5)?,
+            client_id: row.get(6)?,
+            attachments: Vec::new(),
+            edited_at: row.get(8)?,
+            deleted: row.get(9)?,
+        },
+        row.get(7)?,
+    ))
+}
+
+/// Attachments are stored as a JSON array: they are always read and written
+/// with their message, never queried on their own.
+fn finish((mut message, attachments): (Message, String)) -> Result<Message> {
+    message.attachments = serde_json::from_str(&attachments)
+        .map_err(|e| Error::Corrupt(format!("attachments of message {}: {e}", message.id)))?;
+    Ok(message)
+}
+
+fn encode_attachments(attachments: &[Attachment]) -> Result<String> {
+    serde_json::to_string(attachments).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn query_one(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Message>> {
+    conn.query_row(sql, params, row_to_message)
+        .optional()?
+        .map(finish)
+        .transpose()
+}
+
+fn get_by_id(conn: &Connection, id: &str) -> Result<Option<Message>> {
+    query_one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
+        params![id],
+    )
+}
+
+fn get_by_client(conn: &Connection, sender: &str, client_id: &str) -> Result<Option<Message>> {
+    query_one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM messages WHERE sender = ?1 AND client_id = ?2"),
+        params![sender, client_id],
+    )
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn insert(&self, message: Message) -> Result<(Message, bool)> {
+        self.with_conn(move |conn| {
+            let inserted = conn.execute(
+                &format!(
+                    "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (sender, client_id) DO NOTHING"
+                ),
+                params![
+                    message.id,
+                    message.room,
+                    message.sender,
+                    message.content,
+                    message.avatar_media_id,
+                    message.ts,
+                    message.client_id,
+                    encode_attachments(&message.attachments)?,
+                    message.edited_at,
+                    message.deleted,
+                ],
+            )?;
+            if inserted == 1 {
+                return Ok((message, true));
+            }
+            let client_id = message.client_id.as_deref().unwrap_or_default();
+            get_by_client(conn, &message.sender, client_id)?
+                .map(|existing| (existing, false))
+                .ok_or_else(|| Error::Corrupt("a conflicting send vanished".into()))
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Message>> {
+        let id = id.to_owned();
+        self.with_conn(move |conn| get_by_id(conn, &id)).await
+    }
+
+    async fn get_by_client_id(&self, sender: &str, client_id: &str) -> Result<Option<Message>> {
+        let (sender, client_id) = (sender.to_owned(), client_id.to_owned());
+        self.with_conn(move |conn| get_by_client(conn, &sender, &client_id))
+            .await
+    }
+
+    async fn scan(&self, room: &str, scan: &Scan, take: usize) -> Result<Vec<Message>> {
+        let (room, scan) = (room.to_owned(), scan.clone());
+        let take = i64::try_from(take).unwrap_or(i64::MAX);
+        self.with_conn(move |conn| {
+            let base = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1");
+            let (sql, cursor) = match &scan {
+                Scan::Older(None) => (format!("{base} ORDER BY ts DESC, id DESC LIMIT ?2"), None),
+                Scan::Older(Some(k)) => (
+                    format!("{base} AND (ts, id) < (?3, ?4) ORDER BY ts DESC, id DESC LIMIT ?2"),
+                    Some(k),
+                ),
+                Scan::Newer(k) => (
+                    format!("{base} AND (ts, id) > (?3, ?4) ORDER BY ts ASC, id ASC LIMIT ?2"),
+                    Some(k),
+                ),
+            };
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = match cursor {
+                None => stmt.query_map(params![room, take], row_to_message)?,
+                Some(k) => stmt.query_map(params![room, take, k.ts, k.id], row_to_message)?,
+            };
+            rows.map(|r| finish(r?)).collect()
+        })
+        .await
+    }
+
+    async fn edit(&self, id: &str, content: &str, edited_at: i64) -> Result<Option<Message>> {
+        let (id, content) = (id.to_owned(), content.to_owned());
+        self.with_conn(move |conn| {
+            let changed = conn.execute(
+                "UPDATE messages SET content = ?2, edited_at = ?3 WHERE id = ?1 AND deleted = 0",
+                params![id, content, edited_at],
+            )?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            get_by_id(conn, &id)
+        })
+        .await
+    }
+
+    async fn soft_delete(&self, id: &str) -> Result<Option<Deleted>> {
+        let id = id.to_owned();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction()?;
+            let Some(before) = get_by_id(&tx, &id)? else {
+                return Ok(None);
+            };
+            if before.deleted {
+                return Ok(Some(Deleted {
+                    message: before,
+                    changed: false,
+                    removed: Vec::new(),
+                }));
+            }
+            tx.execute(
+                "UPDATE messages SET content = '', attachments = '[]', deleted = 1 WHERE id = ?1",
+                params![id],
+            )?;
+            tx.commit()?;
+            let removed = before.attachments.clone();
+            let message = Message {
+                content: String::new(),
+                attachments: Vec::new(),
+                deleted: true,
+                ..before
+            };
+            Ok(Some(Deleted {
+                message,
+                changed: true,
+                removed,
+            }))
+        })
+        .await
+    }
+
+    async fn advance_read(&self, room: &str, user: &str, to: &Key) -> Result<ReadMove> {
+        let (room, user, to) = (room.to_owned(), user.to_owned(), to.clone());
+        self.with_conn(move |conn| {
+            let moved = conn.execute(
+                "INSERT INTO read_positions (room, reader, ts, message_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (room, reader) DO UPDATE
+                 SET ts = excluded.ts, message_id = excluded.message_id
+                 WHERE (excluded.ts, excluded.message_id) > (read_positions.ts, read_positions.message_id)",
+                params![room, user, to.ts, to.id],
+            )? == 1;
+            let message_id = conn.query_row(
+                "SELECT message_id FROM read_positions WHERE room = ?1 AND reader = ?2",
+                params![room, user],
+                |r| r.get(0),
+            )?;
+            Ok(ReadMove { moved, message_id })
+        })
+        .await
+    }
+
+    async fn unread(&self, room: &str, user: &str) -> Result<Unread> {
+        let (room, user) = (room.to_owned(), user.to_owned());
+        self.with_conn(move |conn| {
+            let tx = conn.transaction()?;
+            let position: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT ts, message_id FROM read_positions WHERE room = ?1 AND reader = ?2",
+                    params![room, user],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (ts, id) = match &position {
+                Some((ts, id)) => (Some(*ts), Some(id.as_str())),
+                None => (None, None),
+            };
+            let count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM messages
+                 WHERE room = ?1 AND sender <> ?2 AND deleted = 0
+                   AND (?3 IS NULL OR (ts, id) > (?3, ?4))",
+                params![room, user, ts, id],
+                |r| r.get(0),
+            )?;
+            Ok(Unread {
+                count: u64::try_from(count).unwrap_or_default(),
+                last_read: position.map(|(_, id)| id),
+            })
+        })
+        .await
+    }
+}

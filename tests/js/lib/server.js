@@ -1,0 +1,148 @@
+'use strict';
+// Starts and stops the one-process `chat` binary for a test file.
+//
+// Each test file gets its own server on a free port with a fresh DATA_DIR, so
+// files are independent and can run concurrently. The server's output goes to
+// a log file whose path is printed when start-up fails, and kept under
+// tests/js/.logs for post-mortems.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { before, after } = require('node:test');
+
+const TARGET_DIR = process.env.CARGO_TARGET_DIR || '/var/tmp/chat-target';
+const CHAT_BIN = process.env.CHAT_BIN || path.join(TARGET_DIR, 'debug', 'chat');
+const START_TIMEOUT_MS = Number(process.env.CHAT_START_TIMEOUT_MS || 60000);
+const LOG_DIR = process.env.CHAT_LOG_DIR || path.join(__dirname, '..', '.logs');
+
+/** Asks the OS for a loopback port nobody is using right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function tail(file, lines = 40) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+class ChatServer {
+  constructor({ dataDir, name, env }) {
+    this.dataDir = dataDir;
+    this.name = name;
+    this.extraEnv = env || {};
+    this.child = null;
+    this.port = null;
+    this.url = null;
+    this.logPath = null;
+    this.starts = 0;
+  }
+
+  /** Spawns the binary and resolves once GET /healthz answers 200. */
+  async start() {
+    if (!fs.existsSync(CHAT_BIN)) {
+      throw new Error(`chat binary not found at ${CHAT_BIN}; build it with ` +
+        '`cargo build -p chat-standalone` or set CHAT_BIN');
+    }
+    this.starts += 1;
+    this.port = await freePort();
+    this.url = `http://127.0.0.1:${this.port}`;
+    fs.mkdirSync(LOG_DIR, { recursive: true });
+    const parser = process.env.CHAT_PARSER || 'json';
+    this.logPath = path.join(LOG_DIR, `${this.name}-${parser}-${process.pid}-${this.starts}.log`);
+    const log = fs.openSync(this.logPath, 'w');
+    const env = {
+      ...process.env,
+      PORT: String(this.port),
+      DATA_DIR: this.dataDir,
+      RUST_LOG: process.env.RUST_LOG || 'info',
+      ...this.extraEnv,
+    };
+    if (process.env.CHAT_PARSER) env.CHAT_PARSER = process.env.CHAT_PARSER;
+    const child = spawn(CHAT_BIN, [], { env, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    this.child = child;
+    let exited = null;
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+    });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (exited) {
+        throw new Error(`chat exited during start-up (${JSON.stringify(exited)}); ` +
+          `log ${this.logPath}:\n${tail(this.logPath)}`);
+      }
+      try {
+        const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return this;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    await this.stop();
+    throw new Error(`chat did not become healthy within ${START_TIMEOUT_MS} ms; ` +
+      `log ${this.logPath}:\n${tail(this.logPath)}`);
+  }
+
+  /** SIGTERM, then SIGKILL if it does not exit within 5 s. */
+  async stop() {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  async restart() {
+    await this.stop();
+    await this.start();
+  }
+}
+
+const live = new Set();
+process.on('exit', () => {
+  for (const s of live) if (s.child) s.child.kill('SIGKILL');
+});
+
+/**
+ * Registers before/after hooks that run one server for the calling test
+ * file, and returns the (not yet started) server object.
+ */
+function serverForFile(name, env) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chat-js-${name}-`));
+  const server = new ChatServer({ dataDir, name, env });
+  live.add(server);
+  before(async () => {
+    await server.start();
+  });
+  after(async () => {
+    await server.stop();
+    live.delete(server);
+    if (!process.env.CHAT_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return server;
+}
+
+module.exports = { ChatServer, serverForFile, freePort, sleep, CHAT_BIN };
