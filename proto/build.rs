@@ -2,14 +2,16 @@
 //! install is needed, and emits the descriptor set that servers publish
 //! through gRPC reflection.
 
-use std::path::PathBuf;
+
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     // SAFETY: build scripts are single-threaded; nothing reads the env concurrently.
     unsafe { std::env::set_var("PROTOC", protoc) };
     let include = protoc_bin_vendored::include_path()?;
-    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    let include = include.to_str().ok_or("protoc include path is not UTF-8")?.to_owned();
+    let includes = ["proto", include.as_str()];
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     let files = [
         "proto/chat/auth/v1/auth.proto",
         "proto/chat/message/v1/message.proto",
@@ -20,6 +22,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("chat_descriptor.bin"))
-        .compile_protos(&files, &[PathBuf::from("proto"), include])?;
+        .compile_protos(&files, &includes)?;
     Ok(())
 }

@@ -28,13 +28,13 @@ pub enum MongoTarget {
 
 /// `MONGO_URI` wins; otherwise try Docker through testcontainers.
 pub fn mongo_target(rt: &tokio::runtime::Runtime) -> MongoTarget {
-    if let Ok(uri) = std::env::var("MONGO_URI") {
-        if !uri.trim().is_empty() {
-            return MongoTarget::Available {
-                uri,
-                _container: None,
-            };
-        }
+    if let Ok(uri) = std::env::var("MONGO_URI")
+        && !uri.trim().is_empty()
+    {
+        return MongoTarget::Available {
+            uri,
+            _container: None,
+        };
     }
     if !docker_answers() {
         return MongoTarget::Unavailable(

@@ -13,8 +13,6 @@ pub mod state;
 pub mod token;
 
 use std::future::Future;
-use std::sync::Arc;
-
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -27,12 +25,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let clients = clients::Clients::new(&config)?;
-    let state = AppState {
-        config: Arc::new(config),
-        clients,
-        verifier: token::Verifier::default(),
-    };
+    let state = AppState::new(config)?;
     {
         let state = state.clone();
         tokio::spawn(async move {
@@ -42,8 +35,10 @@ pub async fn serve(
         });
     }
     // Socket.IO wraps the HTTP router as a layer; the adapter (in-memory or
-    // Redis) is chosen inside `socket::attach`.
+    // Redis) is chosen inside `socket::attach`. CORS, request ids and
+    // tracing go around both so Socket.IO polling gets them too.
     let app = socket::attach(state.clone(), http::router(state.clone())).await?;
+    let app = http::around(app, &state.config)?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())

@@ -68,6 +68,11 @@ impl Verifier {
         Ok(())
     }
 
+    /// Whether the public key has been fetched, i.e. tokens can be checked.
+    pub fn is_ready(&self) -> bool {
+        self.key.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     /// `Unauthorized` for a bad or expired token; `Unavailable` while the
     /// key has not been fetched yet.
     pub fn verify(&self, token: &str) -> Result<Claims, Error> {

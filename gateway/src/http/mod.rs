@@ -1,9 +1,64 @@
 //! HTTP API (PROTOCOL.md § HTTP) and the static web app.
 
-use axum::Router;
+mod auth;
+mod bearer;
+mod cors;
+mod health;
+mod json;
+mod media;
+mod metrics;
+mod trace;
+mod upload;
+mod user;
+mod web;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::config::Config;
+use crate::error::Error;
 use crate::state::AppState;
 
+pub use bearer::Bearer;
+pub use json::Json;
+pub use user::{PublicBase, UserView};
+
+/// Body limit for the JSON routes: credentials and tokens are tiny.
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+/// Multipart framing and any small extra fields around the file.
+const MULTIPART_SLACK: u64 = 1024 * 1024;
+
+/// The API routes, with the web app (when `WEB_DIR` is set) as fallback.
 pub fn router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    let upload_limit = state
+        .config
+        .limits
+        .max_upload_bytes
+        .saturating_add(MULTIPART_SLACK);
+    let upload_limit = usize::try_from(upload_limit).unwrap_or(usize::MAX);
+    let api = Router::new()
+        .route("/register", post(auth::register))
+        .route("/login", post(auth::login))
+        .route("/refresh", post(auth::refresh))
+        .route("/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route(
+            "/upload",
+            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/media/{id}", get(media::download))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::render))
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+    web::with_fallbacks(api, state.config.web_dir.as_deref()).with_state(state)
+}
+
+/// The layers that wrap the whole app, Socket.IO included: CORS, request
+/// ids and the request span.
+pub fn around(app: Router, config: &Config) -> Result<Router, Error> {
+    metrics::install();
+    let app = trace::layer(app);
+    Ok(app.layer(cors::layer(config.client_url.as_deref())?))
 }

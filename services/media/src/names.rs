@@ -6,7 +6,7 @@ pub const MAX_NAME_CHARS: usize = 120;
 const MAX_EXT_CHARS: usize = 16;
 
 /// Keeps only the last path component, drops control and bidi-override
-/// characters (which could disguise `evil‮gnp.exe`), trims, refuses `.`/`..`,
+/// characters (U+202E can make `evil<U+202E>gnp.exe` display as `evilexe.png`), trims, refuses `.`/`..`,
 /// and shortens to [`MAX_NAME_CHARS`] while keeping the extension. Falls back
 /// to `fallback` when nothing displayable is left.
 pub fn display_name(raw: &str, fallback: &str) -> String {

@@ -62,7 +62,8 @@ class ChatServer {
         '`cargo build -p chat-standalone` or set CHAT_BIN');
     }
     this.starts += 1;
-    this.port = await freePort();
+    // A restart keeps the port: stored media URLs may name it.
+    if (this.port === null) this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     fs.mkdirSync(LOG_DIR, { recursive: true });
     const parser = process.env.CHAT_PARSER || 'json';
@@ -72,6 +73,7 @@ class ChatServer {
       ...process.env,
       PORT: String(this.port),
       DATA_DIR: this.dataDir,
+      HOST: '127.0.0.1',
       RUST_LOG: process.env.RUST_LOG || 'info',
       ...this.extraEnv,
     };

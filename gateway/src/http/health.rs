@@ -1,0 +1,100 @@
+//! `GET /healthz`: 200 when every service answers `SERVING` to the standard
+//! gRPC health check (and every registered extra check passes) within a
+//! short timeout; otherwise 503 naming what is down.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures::future::join_all;
+use serde_json::json;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::state::AppState;
+
+/// Load balancers poll this; a slow dependency counts as down.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match summarize(check_all(&state).await) {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response(),
+        Err(text) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "error": text }))).into_response(),
+    }
+}
+
+/// Every dependency with whether it is up, in a stable order.
+pub async fn check_all(state: &AppState) -> Vec<(String, bool)> {
+    let timeout = CHECK_TIMEOUT.min(state.config.grpc_timeout);
+    let services = state.clients.health.iter().map(|(name, client)| {
+        let mut client = client.clone();
+        async move {
+            let check = client.check(HealthCheckRequest { service: String::new() });
+            let up = matches!(
+                tokio::time::timeout(timeout, check).await,
+                Ok(Ok(res)) if res.get_ref().status == ServingStatus::Serving as i32
+            );
+            (name.to_string(), up)
+        }
+    });
+    let extras = state.health.pending().into_iter().map(|(name, check)| async move {
+        let up = tokio::time::timeout(timeout, check).await.unwrap_or(false);
+        (name, up)
+    });
+    let mut results = join_all(services).await;
+    // Tokens cannot be checked until the auth service's key is in; say so
+    // rather than report a healthy gateway that refuses every client.
+    if results.iter().any(|(name, up)| name == "auth" && *up) && !state.verifier.is_ready() {
+        results.push(("auth public key".into(), false));
+    }
+    results.extend(join_all(extras).await);
+    results
+}
+
+/// `Ok` when all are up, else `"unavailable: a, b"`.
+pub fn summarize(results: Vec<(String, bool)>) -> Result<(), String> {
+    let down: Vec<String> = results.into_iter().filter(|(_, up)| !up).map(|(n, _)| n).collect();
+    if down.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("unavailable: {}", down.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn names_only_what_is_down() {
+        let r = |v: &[(&str, bool)]| summarize(v.iter().map(|(n, u)| (n.to_string(), *u)).collect());
+        assert_eq!(r(&[("auth", true), ("media", true)]), Ok(()));
+        assert_eq!(
+            r(&[("auth", false), ("message", true), ("media", false)]),
+            Err("unavailable: auth, media".into())
+        );
+        assert_eq!(r(&[("redis", false)]), Err("unavailable: redis".into()));
+    }
+
+    #[tokio::test]
+    async fn unreachable_services_and_failed_extras_are_reported_down() {
+        // Nothing listens on port 1: every connection is refused at once.
+        let config = Config::from_lookup(|k| match k {
+            "AUTH_URL" | "MESSAGE_URL" | "MEDIA_URL" => Some("http://127.0.0.1:1".into()),
+            _ => None,
+        })
+        .unwrap();
+        let state = AppState::new(config).unwrap();
+        state.health.register("redis", || async { false });
+        state.health.register("slow", || async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            true
+        });
+        let started = std::time::Instant::now();
+        let res = summarize(check_all(&state).await);
+        assert_eq!(res, Err("unavailable: auth, message, media, redis, slow".into()));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

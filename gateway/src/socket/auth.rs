@@ -1,0 +1,62 @@
+//! The handshake middleware every namespace runs: the access token from
+//! `auth.token` becomes the socket's [`Identity`].
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{SocketRef, State, TryData};
+
+use crate::error::Error;
+
+use super::SocketState;
+
+/// Who is behind a socket, fixed at the handshake.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user_id: String,
+    /// As registered.
+    pub username: String,
+    pub lower: String,
+    /// Base for media URLs handed to this socket.
+    pub base_url: String,
+}
+
+/// Refuses the connection with `No token provided` or `Authentication
+/// error` (the tutorial's messages); on success stores the [`Identity`] in
+/// the socket's extensions.
+pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
+    State(st): State<SocketState>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), Error> {
+    let token = match auth.ok().as_ref().and_then(|a| a.get("token")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.is_empty() => None,
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(_) => return Err(Error::Unauthorized("Authentication error".into())),
+    };
+    let Some(token) = token else {
+        metrics::counter!("chat_socket_auth_failures_total", "reason" => "missing").increment(1);
+        return Err(Error::Unauthorized("No token provided".into()));
+    };
+    let claims = st.app.verifier.verify(&token).inspect_err(|_| {
+        metrics::counter!("chat_socket_auth_failures_total", "reason" => "invalid").increment(1);
+    })?;
+    let headers = &s.req_parts().headers;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = header("x-forwarded-proto").and_then(|p| p.split(',').next()).map(str::trim);
+    let base_url = st.app.public_base(header("host"), proto);
+    s.extensions.insert(Arc::new(Identity {
+        user_id: claims.sub,
+        lower: claims.username.to_ascii_lowercase(),
+        username: claims.username,
+        base_url,
+    }));
+    Ok(())
+}
+
+/// The identity the middleware stored.
+pub fn identity<A: Adapter>(s: &SocketRef<A>) -> Option<Arc<Identity>> {
+    s.extensions.get::<Arc<Identity>>()
+}

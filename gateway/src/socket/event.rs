@@ -1,0 +1,217 @@
+//! How every client event is run: payload extraction that never fails
+//! silently, one event at a time per socket in arrival order, a tracing span,
+//! metrics, and the reply (ack, or `chatError` without an ack callback).
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use socketioxide::handler::{FromMessageParts, Value as RawValue};
+use socketioxide::socket::Socket;
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use crate::error::{Error, ErrorCode};
+
+use super::SocketState;
+use super::auth::{Identity, identity};
+
+/// What a handler gets to work with.
+pub struct Cx<A: Adapter> {
+    pub socket: SocketRef<A>,
+    pub io: SocketIo<A>,
+    pub st: SocketState,
+    pub me: Arc<Identity>,
+}
+
+/// The handler's answer: the success ack body, or an error for the client.
+pub type Outcome = Result<Value, Error>;
+
+/// Registers `handler` for `event` on `s`.
+pub fn on<A, F, Fut>(s: &SocketRef<A>, event: &'static str, handler: F)
+where
+    A: Adapter,
+    F: Fn(Cx<A>, Value) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    s.on(event, move |inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
+        let handler = handler.clone();
+        async move { run(event, inc, io, st, handler).await }
+    });
+}
+
+/// Answers events nobody handles with `INVALID_INPUT`.
+pub fn on_unknown<A: Adapter>(s: &SocketRef<A>) {
+    s.on_fallback(
+        async |Event(name): Event, inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
+            let msg = format!("Unknown event '{name}'");
+            run("unknown", inc, io, st, async move |_, _| Err(Error::InvalidInput(msg))).await;
+        },
+    );
+}
+
+async fn run<A, F, Fut>(event: &'static str, inc: Incoming<A>, io: SocketIo<A>, st: SocketState, handler: F)
+where
+    A: Adapter,
+    F: FnOnce(Cx<A>, Value) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    let Incoming { socket, reply, data, turn } = inc;
+    let Some(me) = identity(&socket) else {
+        reply.send(event, Err(Error::Unauthorized("Authentication error".into())));
+        return;
+    };
+    let span = tracing::info_span!("socket_event", event, sid = %socket.id, user = %me.username, ns = socket.ns());
+    async move {
+        // Events of one socket run one after another, as they arrived, so a
+        // `joinRoom` sent just before a `sendMessage` is applied first and
+        // messages are stored in the order they were sent.
+        let _turn = turn.wait().await;
+        let started = Instant::now();
+        let outcome = handler(Cx { socket, io, st, me }, data).await;
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(e) => code_label(e.code()),
+        };
+        match &outcome {
+            Err(e) if matches!(e.code(), ErrorCode::Internal | ErrorCode::Unavailable) => {
+                tracing::warn!(error = ?e, "event failed");
+            }
+            Err(e) => tracing::debug!(error = %e, "event refused"),
+            Ok(_) => tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "event done"),
+        }
+        metrics::counter!("chat_socket_events_total", "event" => event, "outcome" => label).increment(1);
+        metrics::histogram!("chat_socket_event_seconds", "event" => event).record(started.elapsed().as_secs_f64());
+        reply.send(event, outcome);
+    }
+    .instrument(span)
+    .await
+}
+
+fn code_label(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidInput => "INVALID_INPUT",
+        ErrorCode::Unauthorized => "UNAUTHORIZED",
+        ErrorCode::Forbidden => "FORBIDDEN",
+        ErrorCode::NotFound => "NOT_FOUND",
+        ErrorCode::Conflict => "CONFLICT",
+        ErrorCode::RateLimited => "RATE_LIMITED",
+        ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+        ErrorCode::Unavailable => "UNAVAILABLE",
+        ErrorCode::Internal => "INTERNAL",
+    }
+}
+
+/// Everything an event carries, extracted without ever failing: socketioxide
+/// drops events whose extractors fail, and nothing may fail silently.
+pub struct Incoming<A: Adapter> {
+    socket: SocketRef<A>,
+    reply: Reply<A>,
+    /// The first argument; `null` when the client sent none (`join`).
+    data: Value,
+    turn: Turn,
+}
+
+impl<A: Adapter> FromMessageParts<A> for Incoming<A> {
+    type Error = std::convert::Infallible;
+
+    fn from_message_parts(s: &Arc<Socket<A>>, v: &mut RawValue, ack_id: &Option<i64>) -> Result<Self, Self::Error> {
+        let socket = SocketRef::from_message_parts(s, v, ack_id)?;
+        let ack = AckSender::from_message_parts(s, v, ack_id)?;
+        let TryData(data) = TryData::<Value>::from_message_parts(s, v, ack_id)?;
+        // Extraction runs synchronously in arrival order: the place to take
+        // a ticket.
+        let turn = s.extensions.get::<Sequencer>().map(|q| q.next()).unwrap_or_default();
+        Ok(Incoming {
+            reply: Reply { ack: ack_id.is_some().then_some(ack), socket: socket.clone() },
+            socket,
+            data: data.unwrap_or(Value::Null),
+            turn,
+        })
+    }
+}
+
+/// Sends the outcome of an event: to the ack callback when the client gave
+/// one, else failures as `chatError`.
+struct Reply<A: Adapter> {
+    ack: Option<AckSender<A>>,
+    socket: SocketRef<A>,
+}
+
+impl<A: Adapter> Reply<A> {
+    fn send(self, event: &str, outcome: Outcome) {
+        let res = match (self.ack, outcome) {
+            (Some(ack), Ok(v)) => ack.send(&v),
+            (Some(ack), Err(e)) => ack.send(&e.ack()),
+            (None, Ok(_)) => Ok(()),
+            (None, Err(e)) => self.socket.emit("chatError", &e.chat_error(event)),
+        };
+        if let Err(e) = res {
+            tracing::debug!(error = %e, "could not reply to the socket");
+        }
+    }
+}
+
+/// Per-socket FIFO of events: each ticket waits for the one before it.
+#[derive(Clone, Default)]
+pub struct Sequencer(Arc<Mutex<Option<oneshot::Receiver<()>>>>);
+
+impl Sequencer {
+    pub fn next(&self) -> Turn {
+        let (done, rx) = oneshot::channel();
+        let prev = self.0.lock().unwrap_or_else(|p| p.into_inner()).replace(rx);
+        Turn { prev, done: Some(done) }
+    }
+}
+
+/// A place in a socket's queue; dropping it lets the next event run.
+#[derive(Default)]
+pub struct Turn {
+    prev: Option<oneshot::Receiver<()>>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl Turn {
+    /// Waits until every earlier event of the socket has finished; the
+    /// returned guard holds the turn.
+    pub async fn wait(mut self) -> Turn {
+        if let Some(prev) = self.prev.take() {
+            // A dropped sender is the signal too.
+            let _ = prev.await;
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn turns_run_in_ticket_order_whatever_the_scheduling() {
+        let q = Sequencer::default();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        // Later tickets are spawned first and the first one is slowest.
+        let turns: Vec<Turn> = (0..5).map(|_| q.next()).collect();
+        for (i, turn) in turns.into_iter().enumerate().rev() {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                let _t = turn.wait().await;
+                if i == 0 {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                }
+                log.lock().unwrap().push(i);
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+}

@@ -1,0 +1,153 @@
+//! Joining and leaving rooms (`joinRoom`, `join`, `leaveRoom`, disconnect)
+//! and the membership rule every room event checks.
+
+use chat_proto::auth::v1::{GetUserRequest, get_user_request};
+use chat_proto::message::v1::ListMessagesRequest;
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+
+use crate::error::Error;
+
+use super::auth::identity;
+use super::event::{Cx, Outcome, Sequencer};
+use super::fanout::{to_room_except, user_in_room};
+use super::input::Input;
+use super::payload::Links;
+use super::rooms::{GENERAL, RoomName, room_name_of_key};
+
+/// The internal room of `room` when this socket has joined it; `FORBIDDEN`
+/// otherwise.
+pub fn require_member<A: Adapter>(cx: &Cx<A>, room: &RoomName) -> Result<String, Error> {
+    let key = room.key();
+    if cx.socket.rooms().iter().any(|r| *r == key) {
+        Ok(key)
+    } else {
+        Err(Error::Forbidden(format!("Join the room '{}' first", room.name())))
+    }
+}
+
+/// `joinRoom {room, limit?}`.
+pub async fn join_room<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+    let input = Input::new(&data)?;
+    let room = input.room()?;
+    let limit = input.limit(&cx.st.app.config.limits)?;
+    join(cx, room, limit).await
+}
+
+/// `join`: the tutorial's section 1.4, `joinRoom` for `general`.
+pub async fn join_general<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+    let limits = &cx.st.app.config.limits;
+    let limit = match &data {
+        Value::Object(_) => Input::new(&data)?.limit(limits)?,
+        _ => limits.history_default,
+    };
+    join(cx, RoomName::Public(GENERAL.into()), limit).await
+}
+
+async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
+    check_access(&cx, &room).await?;
+    let key = room.key();
+    let already = cx.socket.rooms().iter().any(|r| *r == key);
+    let first = !already && !user_in_room(&cx.io, &cx.me.lower, &key).await?;
+    // Join before reading the page so no message falls between the two.
+    cx.socket.join(key.clone());
+    let page = cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .list_messages(ListMessagesRequest { room: room.name(), before: None, after: None, limit })
+        .await;
+    let page = match page {
+        Ok(p) => p.into_inner(),
+        Err(status) => {
+            if !already {
+                cx.socket.leave(key);
+            }
+            return Err(status.into());
+        }
+    };
+    let links = Links { state: &cx.st.app, base: &cx.me.base_url };
+    let messages = links.messages(page.messages);
+    if let Err(e) = cx.socket.emit("previousMessages", &messages) {
+        tracing::debug!(error = %e, "could not send previousMessages");
+    }
+    if first {
+        let joined = json!({ "room": room.name(), "user": cx.me.username });
+        to_room_except(&cx.socket, &cx.io, &key, "userJoined", &joined, false).await;
+    }
+    Ok(json!({ "ok": true, "room": room.name(), "messages": messages, "hasMore": page.has_more }))
+}
+
+/// Who may join: anyone for public rooms; for a direct-message room only its
+/// two members, and only when the other one exists.
+async fn check_access<A: Adapter>(cx: &Cx<A>, room: &RoomName) -> Result<(), Error> {
+    if !room.is_direct() {
+        return Ok(());
+    }
+    let peer = room
+        .dm_peer(&cx.me.lower)
+        .ok_or_else(|| Error::Forbidden("Only its two members can join a direct-message room".into()))?;
+    let req = GetUserRequest { key: Some(get_user_request::Key::Username(peer.to_string())) };
+    match cx.st.app.clients.auth.clone().get_user(req).await {
+        Ok(_) => Ok(()),
+        Err(s) if s.code() == tonic::Code::NotFound => {
+            Err(Error::NotFound(format!("There is no user named '{peer}'")))
+        }
+        Err(s) => Err(s.into()),
+    }
+}
+
+/// `leaveRoom {room}`: leaving a room the socket is not in is a no-op.
+pub async fn leave_room<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+    let room = Input::new(&data)?.room()?;
+    let key = room.key();
+    if cx.socket.rooms().iter().any(|r| *r == key) {
+        cx.socket.leave(key.clone());
+        announce_left(&cx.socket, &cx.io, &cx.me.lower, &cx.me.username, &key).await?;
+    }
+    Ok(json!({ "ok": true }))
+}
+
+/// `userLeft` when the user's last socket has left room `key`.
+async fn announce_left<A: Adapter>(
+    s: &SocketRef<A>,
+    io: &SocketIo<A>,
+    lower: &str,
+    username: &str,
+    key: &str,
+) -> Result<(), Error> {
+    if user_in_room(io, lower, key).await? {
+        return Ok(());
+    }
+    let Some(name) = room_name_of_key(key) else { return Ok(()) };
+    let left = json!({ "room": name, "user": username });
+    to_room_except(s, io, key, "userLeft", &left, false).await;
+    Ok(())
+}
+
+/// A disconnect leaves every room.
+pub async fn on_disconnect<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>) {
+    metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);
+    let Some(me) = identity(&s) else { return };
+    // Let the events still queued for this socket finish first.
+    if let Some(q) = s.extensions.get::<Sequencer>() {
+        let _turn = q.next().wait().await;
+    }
+    let keys: Vec<String> = s
+        .rooms()
+        .into_iter()
+        .filter(|r| room_name_of_key(r).is_some())
+        .map(|r| r.to_string())
+        .collect();
+    s.leave(keys.clone());
+    for key in keys {
+        if let Err(e) = announce_left(&s, &io, &me.lower, &me.username, &key).await {
+            tracing::warn!(error = %e, room = key, "could not announce a departure");
+        }
+    }
+    tracing::debug!(sid = %s.id, user = %me.username, "socket disconnected");
+}

@@ -1,0 +1,164 @@
+//! The message object clients see (PROTOCOL.md § Message object), built from
+//! the message service's `Message`.
+
+use chat_common::time::timestamp_to_rfc3339;
+use chat_proto::message::v1 as pb;
+use serde::Serialize;
+
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageJson {
+    pub id: String,
+    pub room: String,
+    pub sender: String,
+    pub content: String,
+    pub avatar: Option<String>,
+    pub timestamp: String,
+    pub client_id: Option<String>,
+    pub attachments: Vec<AttachmentJson>,
+    pub edited_at: Option<String>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentJson {
+    pub id: String,
+    pub url: String,
+    pub content_type: String,
+    pub size: u64,
+    pub name: String,
+}
+
+/// Turns media ids into URLs under one base (`PUBLIC_URL` or the handshake's
+/// host).
+#[derive(Clone)]
+pub struct Links<'a> {
+    pub state: &'a AppState,
+    pub base: &'a str,
+}
+
+impl Links<'_> {
+    pub fn media(&self, id: &str) -> String {
+        self.state.media_url(self.base, id)
+    }
+
+    pub fn message(&self, m: pb::Message) -> MessageJson {
+        MessageJson {
+            avatar: m.avatar_media_id.filter(|a| !a.is_empty()).map(|a| self.media(&a)),
+            timestamp: m.timestamp.as_ref().map(timestamp_to_rfc3339).unwrap_or_default(),
+            edited_at: m.edited_at.as_ref().map(timestamp_to_rfc3339),
+            client_id: m.client_id.filter(|c| !c.is_empty()),
+            attachments: m
+                .attachments
+                .into_iter()
+                .map(|a| AttachmentJson {
+                    url: self.media(&a.id),
+                    id: a.id,
+                    content_type: a.content_type,
+                    size: a.size,
+                    name: a.name,
+                })
+                .collect(),
+            id: m.id,
+            room: m.room,
+            sender: m.sender,
+            content: m.content,
+            deleted: m.deleted,
+        }
+    }
+
+    pub fn messages(&self, ms: Vec<pb::Message>) -> Vec<MessageJson> {
+        ms.into_iter().map(|m| self.message(m)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use chat_common::time::millis_to_timestamp;
+    use serde_json::json;
+
+    use crate::clients::Clients;
+    use crate::config::Config;
+    use crate::token::Verifier;
+
+    fn state(public_url: Option<&str>) -> AppState {
+        let mut config = Config::from_lookup(|_| None).unwrap();
+        config.public_url = public_url.map(str::to_string);
+        AppState {
+            clients: Clients::new(&config).unwrap(),
+            config: Arc::new(config),
+            verifier: Verifier::default(),
+        }
+    }
+
+    fn stored() -> pb::Message {
+        pb::Message {
+            id: "m1".into(),
+            room: "general".into(),
+            sender: "Alice".into(),
+            content: "hi".into(),
+            avatar_media_id: Some("av1".into()),
+            timestamp: Some(millis_to_timestamp(1_795_716_000_123)),
+            client_id: Some("c-42".into()),
+            attachments: vec![pb::Attachment {
+                id: "f1".into(),
+                content_type: "image/png".into(),
+                size: 1234,
+                name: "cat.png".into(),
+            }],
+            edited_at: None,
+            deleted: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn maps_every_field_in_the_protocol_shape() {
+        let st = state(None);
+        let base = st.public_base(Some("chat.example:8080"), Some("https"));
+        let links = Links { state: &st, base: &base };
+        let got = serde_json::to_value(links.message(stored())).unwrap();
+        assert_eq!(
+            got,
+            json!({
+                "id": "m1", "room": "general", "sender": "Alice", "content": "hi",
+                "avatar": "https://chat.example:8080/media/av1",
+                "timestamp": "2026-11-26T18:00:00.123Z",
+                "clientId": "c-42",
+                "attachments": [{"id": "f1", "url": "https://chat.example:8080/media/f1",
+                                 "contentType": "image/png", "size": 1234, "name": "cat.png"}],
+                "editedAt": null,
+                "deleted": false,
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn absent_optionals_are_null_and_public_url_wins() {
+        let st = state(Some("https://chat.example.org"));
+        let base = st.public_base(Some("ignored:1"), None);
+        let links = Links { state: &st, base: &base };
+        let mut m = stored();
+        m.avatar_media_id = None;
+        m.client_id = None;
+        m.attachments.clear();
+        m.edited_at = Some(millis_to_timestamp(1_795_716_001_000));
+        m.deleted = true;
+        m.content.clear();
+        let got = serde_json::to_value(links.message(m)).unwrap();
+        assert_eq!(got["avatar"], json!(null));
+        assert_eq!(got["clientId"], json!(null));
+        assert_eq!(got["attachments"], json!([]));
+        assert_eq!(got["editedAt"], json!("2026-11-26T18:00:01.000Z"));
+        assert_eq!(got["deleted"], json!(true));
+        let mut m = stored();
+        m.avatar_media_id = Some(String::new());
+        assert_eq!(links.message(m).avatar, None);
+        assert_eq!(links.media("x"), "https://chat.example.org/media/x");
+    }
+}

@@ -1,0 +1,36 @@
+//! Who is in a room, read from socket.io's own room lists (every chat socket
+//! also sits in a room named after its user), so the answer covers every
+//! node once the adapter is shared.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+
+use crate::error::Error;
+
+use super::event::{Cx, Outcome};
+use super::fanout::{CHAT_NAMESPACES, adapter_error};
+use super::input::Input;
+use super::membership::require_member;
+use super::rooms::username_of_name_key;
+
+/// `presence {room}` → `{ok, users}`.
+pub async fn presence<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+    let room = Input::new(&data)?.room()?;
+    let key = require_member(&cx, &room)?;
+    let users = users_in_room(&cx.io, &key).await?;
+    Ok(json!({ "ok": true, "users": users }))
+}
+
+/// The usernames (as registered, sorted) with a chat socket in room `key`.
+pub async fn users_in_room<A: Adapter>(io: &SocketIo<A>, key: &str) -> Result<Vec<String>, Error> {
+    let mut users = BTreeSet::new();
+    for ns in CHAT_NAMESPACES {
+        let Some(op) = io.of(ns) else { continue };
+        let rooms = op.within(key.to_string()).rooms().await.map_err(adapter_error)?;
+        users.extend(rooms.iter().filter_map(|r| username_of_name_key(r)).map(str::to_string));
+    }
+    Ok(users.into_iter().collect())
+}

@@ -1,0 +1,132 @@
+//! `sendMessage`: validation, idempotent resends, attachments, the rate
+//! limit, storing, and fanning the message out (room, mentions, DMs).
+
+use chat_proto::auth::v1::{GetUserRequest, get_user_request};
+use chat_proto::media::v1::GetMediaRequest;
+use chat_proto::message::v1::{Attachment, GetByClientIdRequest, Message, PostMessageRequest};
+use futures::future::try_join_all;
+use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
+
+use crate::error::Error;
+
+use super::event::{Cx, Outcome};
+use super::fanout::{notify_user, to_room};
+use super::input::Input;
+use super::mentions;
+use super::membership::require_member;
+use super::payload::Links;
+use super::rooms::RoomName;
+
+/// The most attachments one message may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+    let app = &cx.st.app;
+    // 1. Shape and limits.
+    let input = Input::new(&data)?;
+    let content = input.content("content", app.config.limits.max_message_chars)?;
+    let room = input.room_or_general()?;
+    let client_id = input.opt_str("clientId")?.filter(|c| !c.is_empty());
+    if client_id.is_some_and(|c| c.chars().count() > 128) {
+        return Err(Error::InvalidInput("'clientId' must be at most 128 characters".into()));
+    }
+    let attachment_ids = input.ids("attachments", MAX_ATTACHMENTS)?;
+    // 2. Access.
+    let key = require_member(&cx, &room)?;
+    let links = Links { state: app, base: &cx.me.base_url };
+    // 3. A resend of a stored clientId answers with the stored message.
+    if let Some(cid) = client_id
+        && let Some(stored) = stored_by_client_id(&cx, cid).await?
+    {
+        return Ok(json!({ "ok": true, "message": links.message(stored) }));
+    }
+    let attachments = attachments(&cx, &attachment_ids).await?;
+    // 4. Rate limit: only messages that will be stored cost a token.
+    cx.st.limits.message(&cx.me.lower)?;
+    // 5. Store, with the sender's current avatar.
+    let avatar = current_avatar(&cx).await?;
+    let posted = app
+        .clients
+        .message
+        .clone()
+        .post_message(PostMessageRequest {
+            room: room.name(),
+            sender: cx.me.username.clone(),
+            content,
+            client_id: client_id.map(str::to_string),
+            avatar_media_id: avatar,
+            attachments,
+        })
+        .await?
+        .into_inner();
+    let stored = posted
+        .message
+        .ok_or_else(|| Error::Internal("the message service answered without a message".into()))?;
+    let message = links.message(stored);
+    if posted.created {
+        to_room(&cx.io, &key, "message", &message).await;
+        notify(&cx, &room, &message.id, &message.content).await;
+    }
+    Ok(json!({ "ok": true, "message": message }))
+}
+
+async fn stored_by_client_id<A: Adapter>(cx: &Cx<A>, client_id: &str) -> Result<Option<Message>, Error> {
+    let req = GetByClientIdRequest { sender: cx.me.username.clone(), client_id: client_id.to_string() };
+    match cx.st.app.clients.message.clone().get_by_client_id(req).await {
+        Ok(m) => Ok(Some(m.into_inner())),
+        Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+        Err(s) => Err(s.into()),
+    }
+}
+
+/// Looks every attachment up: each must exist and belong to the sender.
+async fn attachments<A: Adapter>(cx: &Cx<A>, ids: &[String]) -> Result<Vec<Attachment>, Error> {
+    let lookups = ids.iter().map(|id| async move {
+        let req = GetMediaRequest { id: id.clone() };
+        let info = match cx.st.app.clients.media.clone().get_media(req).await {
+            Ok(info) => info.into_inner(),
+            Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::InvalidArgument) => {
+                return Err(Error::InvalidInput(format!("Attachment '{id}' does not exist; upload it first")));
+            }
+            Err(s) => return Err(Error::from(s)),
+        };
+        if !info.owner.eq_ignore_ascii_case(&cx.me.username) {
+            return Err(Error::InvalidInput(format!("Attachment '{id}' is not one of your uploads")));
+        }
+        Ok(Attachment { id: info.id, content_type: info.content_type, size: info.size, name: info.name })
+    });
+    try_join_all(lookups).await
+}
+
+async fn current_avatar<A: Adapter>(cx: &Cx<A>) -> Result<Option<String>, Error> {
+    let req = GetUserRequest { key: Some(get_user_request::Key::Id(cx.me.user_id.clone())) };
+    let user = cx.st.app.clients.auth.clone().get_user(req).await?.into_inner();
+    Ok(user.avatar_media_id.filter(|a| !a.is_empty()))
+}
+
+/// A direct message notifies the other member; elsewhere every mentioned
+/// user is notified.
+async fn notify<A: Adapter>(cx: &Cx<A>, room: &RoomName, message_id: &str, content: &str) {
+    let note = |kind: &str| {
+        json!({
+            "type": kind,
+            "room": room.name(),
+            "messageId": message_id,
+            "from": cx.me.username,
+            "message": content,
+        })
+    };
+    if let Some(peer) = room.dm_peer(&cx.me.lower) {
+        notify_user(&cx.io, peer, &note("dm")).await;
+        return;
+    }
+    let mentioned = mentions::parse(content, &cx.me.lower);
+    if mentioned.is_empty() {
+        return;
+    }
+    let note = note("mention");
+    for user in mentioned {
+        notify_user(&cx.io, &user, &note).await;
+    }
+}

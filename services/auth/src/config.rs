@@ -1,0 +1,132 @@
+//! Settings read once from the environment into a typed struct.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `AUTH_GRPC_ADDR`: where `main` binds the gRPC server.
+    pub listen_addr: SocketAddr,
+    /// `DATA_DIR`: the embedded store lives at `DATA_DIR/auth.sqlite3`.
+    pub data_dir: PathBuf,
+    /// `MONGO_URI`: when set, MongoDB replaces the embedded store.
+    pub mongo_uri: Option<String>,
+    /// `AUTH_MONGO_DB`: the database this service owns in MongoDB.
+    pub mongo_db: String,
+    /// `ACCESS_TOKEN_TTL_SECS`: lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_SECS`: lifetime of a refresh token.
+    pub refresh_token_ttl: Duration,
+    /// `JWT_ISSUER`: the `iss` claim tokens carry.
+    pub jwt_issuer: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("./data"),
+            mongo_uri: None,
+            mongo_db: "chat_auth".into(),
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(2_592_000),
+            jwt_issuer: "chat".into(),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parses settings from any name → value source; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let defaults = Config::default();
+        let listen_addr = match get("AUTH_GRPC_ADDR") {
+            Some(v) => v.trim().parse().map_err(|_| {
+                Error::Config(format!(
+                    "AUTH_GRPC_ADDR must be an address like 127.0.0.1:50051, got {v:?}"
+                ))
+            })?,
+            None => defaults.listen_addr,
+        };
+        Ok(Config {
+            listen_addr,
+            data_dir: get("DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
+            mongo_uri: get("MONGO_URI"),
+            mongo_db: get("AUTH_MONGO_DB").unwrap_or(defaults.mongo_db),
+            access_token_ttl: secs(&get, "ACCESS_TOKEN_TTL_SECS", defaults.access_token_ttl)?,
+            refresh_token_ttl: secs(&get, "REFRESH_TOKEN_TTL_SECS", defaults.refresh_token_ttl)?,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or(defaults.jwt_issuer),
+        })
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("auth.sqlite3")
+    }
+}
+
+fn secs(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, Error> {
+    let Some(v) = get(name) else {
+        return Ok(default);
+    };
+    match v.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+        _ => Err(Error::Config(format!(
+            "{name} must be a positive number of seconds, got {v:?}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, Error> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_when_unset() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(c.sqlite_path(), PathBuf::from("./data/auth.sqlite3"));
+        assert!(c.mongo_uri.is_none());
+        assert_eq!(c.mongo_db, "chat_auth");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(2_592_000));
+        assert_eq!(c.jwt_issuer, "chat");
+    }
+
+    #[test]
+    fn reads_overrides_and_rejects_garbage() {
+        let c = parse(&[
+            ("AUTH_GRPC_ADDR", "0.0.0.0:6000"),
+            ("MONGO_URI", "mongodb://db"),
+            ("ACCESS_TOKEN_TTL_SECS", "60"),
+            ("DATA_DIR", "/srv"),
+        ])
+        .unwrap();
+        assert_eq!(c.listen_addr.port(), 6000);
+        assert_eq!(c.mongo_uri.as_deref(), Some("mongodb://db"));
+        assert_eq!(c.access_token_ttl, Duration::from_secs(60));
+        assert_eq!(c.sqlite_path(), PathBuf::from("/srv/auth.sqlite3"));
+        assert!(parse(&[("ACCESS_TOKEN_TTL_SECS", "soon")]).is_err());
+        assert!(parse(&[("REFRESH_TOKEN_TTL_SECS", "0")]).is_err());
+        assert!(parse(&[("AUTH_GRPC_ADDR", "nowhere")]).is_err());
+    }
+}

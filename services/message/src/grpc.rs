@@ -1,0 +1,169 @@
+//! `chat.message.v1.MessageService` over [`Messages`]: protobuf in, rules
+//! and store calls, protobuf out.
+
+use chat_common::time::millis_to_timestamp;
+use chat_proto::message::v1 as pb;
+use pb::message_service_server::MessageService;
+use tonic::{Request, Response, Status};
+
+use crate::model::{Attachment, Message};
+use crate::service::{Messages, NewPost};
+
+pub struct MessageGrpc {
+    messages: Messages,
+}
+
+impl MessageGrpc {
+    pub fn new(messages: Messages) -> MessageGrpc {
+        MessageGrpc { messages }
+    }
+}
+
+fn attachment_to_pb(a: Attachment) -> pb::Attachment {
+    pb::Attachment {
+        id: a.id,
+        content_type: a.content_type,
+        size: a.size,
+        name: a.name,
+    }
+}
+
+fn attachment_from_pb(a: pb::Attachment) -> Attachment {
+    Attachment {
+        id: a.id,
+        content_type: a.content_type,
+        size: a.size,
+        name: a.name,
+    }
+}
+
+fn attachments_to_pb(list: Vec<Attachment>) -> Vec<pb::Attachment> {
+    list.into_iter().map(attachment_to_pb).collect()
+}
+
+fn message_to_pb(m: Message) -> pb::Message {
+    pb::Message {
+        id: m.id,
+        room: m.room,
+        sender: m.sender,
+        content: m.content,
+        avatar_media_id: m.avatar_media_id,
+        timestamp: Some(millis_to_timestamp(m.ts)),
+        client_id: m.client_id,
+        attachments: attachments_to_pb(m.attachments),
+        edited_at: m.edited_at.map(millis_to_timestamp),
+        deleted: m.deleted,
+    }
+}
+
+#[tonic::async_trait]
+impl MessageService for MessageGrpc {
+    async fn post_message(
+        &self,
+        request: Request<pb::PostMessageRequest>,
+    ) -> Result<Response<pb::PostMessageResponse>, Status> {
+        let r = request.into_inner();
+        let (message, created) = self
+            .messages
+            .post(NewPost {
+                room: r.room,
+                sender: r.sender,
+                content: r.content,
+                client_id: r.client_id,
+                avatar_media_id: r.avatar_media_id,
+                attachments: r.attachments.into_iter().map(attachment_from_pb).collect(),
+            })
+            .await?;
+        Ok(Response::new(pb::PostMessageResponse {
+            message: Some(message_to_pb(message)),
+            created,
+        }))
+    }
+
+    async fn get_by_client_id(
+        &self,
+        request: Request<pb::GetByClientIdRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
+        let r = request.into_inner();
+        let message = self.messages.by_client_id(&r.sender, &r.client_id).await?;
+        Ok(Response::new(message_to_pb(message)))
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<pb::ListMessagesRequest>,
+    ) -> Result<Response<pb::ListMessagesResponse>, Status> {
+        let r = request.into_inner();
+        let page = self
+            .messages
+            .history(&r.room, r.before.as_deref(), r.after.as_deref(), r.limit)
+            .await?;
+        Ok(Response::new(pb::ListMessagesResponse {
+            messages: page.messages.into_iter().map(message_to_pb).collect(),
+            has_more: page.has_more,
+        }))
+    }
+
+    async fn get_message(
+        &self,
+        request: Request<pb::GetMessageRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
+        let message = self.messages.get(&request.into_inner().id).await?;
+        Ok(Response::new(message_to_pb(message)))
+    }
+
+    async fn edit_message(
+        &self,
+        request: Request<pb::EditMessageRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
+        let r = request.into_inner();
+        let message = self.messages.edit(&r.id, &r.editor, &r.content).await?;
+        Ok(Response::new(message_to_pb(message)))
+    }
+
+    async fn delete_message(
+        &self,
+        request: Request<pb::DeleteMessageRequest>,
+    ) -> Result<Response<pb::DeleteMessageResponse>, Status> {
+        let r = request.into_inner();
+        let deleted = self.messages.delete(&r.id, &r.requester).await?;
+        Ok(Response::new(pb::DeleteMessageResponse {
+            message: Some(message_to_pb(deleted.message)),
+            changed: deleted.changed,
+            removed_attachments: attachments_to_pb(deleted.removed),
+        }))
+    }
+
+    async fn mark_read(
+        &self,
+        request: Request<pb::MarkReadRequest>,
+    ) -> Result<Response<pb::MarkReadResponse>, Status> {
+        let r = request.into_inner();
+        let read = self
+            .messages
+            .mark_read(&r.room, &r.user, &r.message_id)
+            .await?;
+        Ok(Response::new(pb::MarkReadResponse {
+            moved: read.moved,
+            message_id: read.message_id,
+        }))
+    }
+
+    async fn get_unread_counts(
+        &self,
+        request: Request<pb::GetUnreadCountsRequest>,
+    ) -> Result<Response<pb::GetUnreadCountsResponse>, Status> {
+        let r = request.into_inner();
+        let rooms = self.messages.unread(&r.user, &r.rooms).await?;
+        Ok(Response::new(pb::GetUnreadCountsResponse {
+            rooms: rooms
+                .into_iter()
+                .map(|(room, u)| pb::RoomUnread {
+                    room,
+                    unread: u.count,
+                    last_read_message_id: u.last_read,
+                })
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,71 @@
+//! The cases of the store conformance suite, grouped by concern. Each takes
+//! a fresh [`Harness`] and panics on any deviation.
+
+mod edits;
+mod history;
+mod reads;
+mod sends;
+
+use std::sync::Arc;
+
+use chat_common::conformance::{BoxFuture, Case};
+use chat_message::model::Message;
+use chat_message::service::NewPost;
+
+use crate::Harness;
+
+pub use reads::persists_across_reopen;
+
+macro_rules! cases {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        &[$((
+            stringify!($name),
+            |h: Arc<Harness>| -> BoxFuture<'static, ()> { Box::pin($module::$name(h)) },
+        )),*]
+    };
+}
+
+pub const CASES: &[Case<Harness>] = cases![
+    history::orders_by_timestamp_then_id,
+    history::latest_page_is_the_newest_oldest_first,
+    history::pages_backwards_with_before,
+    history::pages_forwards_with_after,
+    history::rejects_bad_cursors_and_limits,
+    history::rooms_are_separate,
+    sends::stores_trimmed_content_and_fields,
+    sends::client_id_dedupes_per_sender,
+    sends::racing_posts_with_one_client_id_store_one,
+    sends::rejects_invalid_posts,
+    edits::author_edits_and_others_cannot,
+    edits::deleted_messages_cannot_be_edited,
+    edits::soft_delete_keeps_the_message_in_history,
+    edits::delete_rules,
+    reads::read_position_moves_only_forward,
+    reads::concurrent_marks_keep_the_newest,
+    reads::mark_read_needs_a_message_in_the_room,
+    reads::unread_counts_skip_own_deleted_and_read,
+];
+
+pub async fn post(h: &Harness, room: &str, sender: &str, content: &str) -> Message {
+    h.post(NewPost {
+        room: room.into(),
+        sender: sender.into(),
+        content: content.into(),
+        ..NewPost::default()
+    })
+    .await
+    .expect("a valid post is stored")
+    .0
+}
+
+pub async fn post_many(h: &Harness, room: &str, sender: &str, n: usize) -> Vec<Message> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(post(h, room, sender, &format!("message {i}")).await);
+    }
+    out
+}
+
+pub fn ids(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|m| m.id.as_str()).collect()
+}

@@ -1,0 +1,223 @@
+//! The whole chat system in one process: the auth, message and media
+//! services each on their own loopback gRPC port (picked by the OS unless
+//! `*_GRPC_ADDR` is set), the media service's in-process S3 server, and the
+//! gateway on `PORT` pointed at them. Every component reads its own
+//! configuration from the environment as it would standalone; this crate
+//! only overrides where each listens and where the gateway finds them.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How long components get to finish after a shutdown request (open
+/// long-polling requests and uploads) before they are cut off.
+const GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration error: {0}")]
+    Config(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{component} failed: {reason}")]
+    Failed { component: &'static str, reason: String },
+    #[error("{0} stopped on its own")]
+    Stopped(&'static str),
+}
+
+/// Starts everything, then runs until `shutdown` resolves or a component
+/// fails (which stops all the others and is returned as the error).
+pub async fn run(shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    System::start().await?.run_until(shutdown).await
+}
+
+/// The running components.
+pub struct System {
+    /// Where the gateway listens (HTTP and Socket.IO).
+    pub gateway_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    cancel: CancellationToken,
+    tasks: JoinSet<(&'static str, Result<(), String>)>,
+}
+
+impl System {
+    /// Binds every listener (so a port clash fails here, before anything
+    /// serves) and spawns the components.
+    pub async fn start() -> Result<System, Error> {
+        let data_dir = std::env::var("DATA_DIR")
+            .ok()
+            .filter(|d| !d.trim().is_empty())
+            .map_or_else(|| PathBuf::from("./data"), PathBuf::from);
+        std::fs::create_dir_all(&data_dir).map_err(|source| Error::Io {
+            what: format!("cannot create DATA_DIR {}", data_dir.display()),
+            source,
+        })?;
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+
+        let listener = bind("AUTH_GRPC_ADDR").await?;
+        let mut auth = chat_auth::Config::from_env().map_err(config_error("auth"))?;
+        auth.listen_addr = local_addr(&listener)?;
+        auth.data_dir = data_dir.clone();
+        let auth_url = url_of(auth.listen_addr);
+        spawn(&mut tasks, "auth", chat_auth::serve(auth, listener, cancel.clone().cancelled_owned()));
+
+        let listener = bind("MESSAGE_GRPC_ADDR").await?;
+        let mut message = chat_message::Config::from_env().map_err(config_error("message"))?;
+        message.listen_addr = local_addr(&listener)?;
+        message.data_dir = data_dir.clone();
+        let message_url = url_of(message.listen_addr);
+        spawn(
+            &mut tasks,
+            "message",
+            chat_message::serve(message, listener, cancel.clone().cancelled_owned()),
+        );
+
+        let listener = bind("MEDIA_GRPC_ADDR").await?;
+        let mut media = chat_media::Config::from_env().map_err(config_error("media"))?;
+        media.listen_addr = local_addr(&listener)?;
+        media.data_dir = data_dir.clone();
+        let media_url = url_of(media.listen_addr);
+        spawn(&mut tasks, "media", chat_media::serve(media, listener, cancel.clone().cancelled_owned()));
+
+        let mut gateway = chat_gateway::Config::from_env().map_err(config_error("gateway"))?;
+        gateway.auth_url = auth_url;
+        gateway.message_url = message_url;
+        gateway.media_url = media_url;
+        let listener = TcpListener::bind(gateway.listen_addr).await.map_err(|source| Error::Io {
+            what: format!("cannot listen on {} (HOST/PORT)", gateway.listen_addr),
+            source,
+        })?;
+        let gateway_addr = local_addr(&listener)?;
+        spawn(
+            &mut tasks,
+            "gateway",
+            chat_gateway::serve(gateway, listener, cancel.clone().cancelled_owned()),
+        );
+        tracing::info!(
+            url = %format!("http://{gateway_addr}"),
+            data_dir = %data_dir.display(),
+            "chat is up"
+        );
+        Ok(System {
+            gateway_addr,
+            data_dir,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// Runs until `shutdown` resolves (then stops everything gracefully and
+    /// returns `Ok`) or until any component ends (then stops the rest and
+    /// returns why that one ended).
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let early = tokio::select! {
+            () = shutdown => None,
+            Some(joined) = self.tasks.join_next() => Some(outcome(joined)),
+        };
+        self.cancel.cancel();
+        let stopped = tokio::time::timeout(GRACE, async {
+            while let Some(joined) = self.tasks.join_next().await {
+                if let (name, Err(reason)) = outcome(joined) {
+                    tracing::error!(component = name, %reason, "failed while stopping");
+                }
+            }
+        })
+        .await;
+        if stopped.is_err() {
+            tracing::warn!(grace = ?GRACE, "components still busy after the grace period; cutting them off");
+            self.tasks.abort_all();
+        }
+        match early {
+            None => Ok(()),
+            Some((name, Ok(()))) => Err(Error::Stopped(name)),
+            Some((component, Err(reason))) => Err(Error::Failed { component, reason }),
+        }
+    }
+
+    /// Asks every component to stop, as a signal would.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+}
+
+fn spawn<E: Display>(
+    tasks: &mut JoinSet<(&'static str, Result<(), String>)>,
+    name: &'static str,
+    component: impl Future<Output = Result<(), E>> + Send + 'static,
+) {
+    tasks.spawn(async move { (name, component.await.map_err(|e| e.to_string())) });
+}
+
+fn outcome(
+    joined: Result<(&'static str, Result<(), String>), tokio::task::JoinError>,
+) -> (&'static str, Result<(), String>) {
+    joined.unwrap_or_else(|e| ("a component", Err(format!("crashed: {e}"))))
+}
+
+fn config_error<E: Display>(component: &'static str) -> impl Fn(E) -> Error {
+    move |e| Error::Config(format!("{component}: {e}"))
+}
+
+/// Binds `var` when it is set, else an OS-picked loopback port.
+async fn bind(var: &str) -> Result<TcpListener, Error> {
+    let addr = match std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+        Some(v) => v
+            .trim()
+            .parse::<SocketAddr>()
+            .map_err(|_| Error::Config(format!("{var} must be an IP:port address, got {v:?}")))?,
+        None => SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    };
+    TcpListener::bind(addr).await.map_err(|source| Error::Io {
+        what: format!("cannot listen on {addr} ({var})"),
+        source,
+    })
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Error> {
+    listener.local_addr().map_err(|source| Error::Io {
+        what: "cannot read a listener's address".into(),
+        source,
+    })
+}
+
+/// The URL the gateway dials: a wildcard listen address is reached over
+/// loopback.
+fn url_of(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_addresses_are_dialled_over_loopback() {
+        assert_eq!(url_of("0.0.0.0:9000".parse().unwrap()), "http://127.0.0.1:9000");
+        assert_eq!(url_of("[::]:9000".parse().unwrap()), "http://[::1]:9000");
+        assert_eq!(url_of("127.0.0.1:41000".parse().unwrap()), "http://127.0.0.1:41000");
+    }
+
+    #[tokio::test]
+    async fn a_bad_address_names_the_variable() {
+        // SAFETY: no other test in this crate reads this variable.
+        unsafe { std::env::set_var("CHAT_TEST_BAD_ADDR", "nowhere") };
+        let err = bind("CHAT_TEST_BAD_ADDR").await.unwrap_err();
+        assert!(err.to_string().contains("CHAT_TEST_BAD_ADDR"), "{err}");
+    }
+}

@@ -1,0 +1,281 @@
+// Chat state and actions over the one socket: joining and re-joining rooms
+// (with catch-up after a reconnect), sending with retry, edits, deletes,
+// history paging, typing and read positions.
+
+import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, type ReactNode } from "react";
+import * as api from "../api/http";
+import { firstConfirmedId, lastConfirmedId } from "../lib/merge";
+import { parseUsernameInput } from "../lib/rooms";
+import { isRetryable, newClientId } from "../lib/sendState";
+import { TypingEmitter } from "../lib/typing";
+import type { Attachment, ChatMessage } from "../lib/types";
+import { useAuth, useMe } from "./AuthContext";
+import { chatReducer, initialChatState, type ChatState } from "./chatState";
+import { useChatEvents } from "./chatEvents";
+import { loadRoomPrefs, saveRoomPrefs } from "./roomPrefs";
+import { useSocket } from "./SocketContext";
+
+export interface ChatActions {
+  /** Joins (or creates) a room and shows it; resolves to an error sentence or null. */
+  openRoom(room: string): Promise<string | null>;
+  openDm(username: string): Promise<string | null>;
+  leaveRoom(room: string): void;
+  activate(room: string): void;
+  send(room: string, content: string, files: File[]): void;
+  retry(clientId: string): void;
+  discard(room: string, clientId: string): void;
+  edit(id: string, content: string): Promise<string | null>;
+  remove(id: string): Promise<string | null>;
+  loadOlder(room: string): Promise<void>;
+  /** The user is looking at the newest messages of `room`. */
+  markViewed(room: string): void;
+  typingInput(room: string): void;
+  typingStop(room: string): void;
+}
+
+interface Outgoing {
+  room: string;
+  content: string;
+  files: File[];
+  attachmentIds: string[] | null;
+  previews: Attachment[];
+  /** The last failure was one a resend can fix (offline, timeout, rate limit). */
+  retryable: boolean;
+}
+
+export const PAGE_SIZE = 50;
+const CATCH_UP_PAGE = 200;
+const CATCH_UP_MAX_PAGES = 25;
+
+const StateContext = createContext<ChatState | null>(null);
+const ActionsContext = createContext<ChatActions | null>(null);
+
+export function ChatProvider({ children }: { children: ReactNode }) {
+  const me = useMe();
+  const { withToken } = useAuth();
+  const { chat, notifications, generation, request } = useSocket();
+  const prefs = useRef(loadRoomPrefs(localStorage, me.username));
+  const [state, dispatch] = useReducer(chatReducer, undefined, () => initialChatState(prefs.current.order, prefs.current.active));
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const chatRef = useRef(chat);
+  chatRef.current = chat;
+  const outbox = useRef(new Map<string, Outgoing>());
+  const typers = useRef(new Map<string, TypingEmitter>());
+  const lastMarked = useRef(new Map<string, string>());
+
+  const isViewing = useCallback((room: string) => stateRef.current.active === room && document.visibilityState === "visible", []);
+
+  const { actions, syncRoom } = useMemo(() => {
+    const syncRoom = async (room: string): Promise<string | null> => {
+      const known = stateRef.current.rooms[room];
+      const lastSeen = known?.loaded ? lastConfirmedId(known.messages) : null;
+      const reply = await request<{ messages: ChatMessage[]; hasMore: boolean }>("joinRoom", { room, limit: PAGE_SIZE });
+      if (!reply.ok) {
+        dispatch({ type: "roomError", room, error: reply.error.message });
+        return reply.error.message;
+      }
+      if (lastSeen === null) {
+        const lastReadId = prefs.current.lastRead[room] ?? null;
+        dispatch({ type: "firstPage", room, messages: reply.messages, hasMore: reply.hasMore, me: me.username, lastReadId, viewing: isViewing(room) });
+      } else {
+        const unreadFor = { me: me.username, viewing: isViewing(room) };
+        dispatch({ type: "page", room, messages: reply.messages, unreadFor });
+        if (reply.messages.length > 0 && !reply.messages.some((m) => m.id === lastSeen)) {
+          await catchUp(room, lastSeen, reply.messages, reply.hasMore);
+        }
+      }
+      const presence = await request<{ users: string[] }>("presence", { room });
+      if (presence.ok) dispatch({ type: "presence", room, users: presence.users });
+      return null;
+    };
+
+    // Pages forward from the last message seen before the connection dropped.
+    const catchUp = async (room: string, lastSeen: string, latest: ChatMessage[], latestHasMore: boolean) => {
+      let after = lastSeen;
+      for (let i = 0; i < CATCH_UP_MAX_PAGES; i++) {
+        const page = await request<{ messages: ChatMessage[]; hasMore: boolean }>("history", { room, after, limit: CATCH_UP_PAGE });
+        if (!page.ok) {
+          // Our cursor is gone: start over from the latest page.
+          if (page.error.code === "NOT_FOUND") dispatch({ type: "page", room, messages: latest, hasMore: latestHasMore, reset: true });
+          return;
+        }
+        dispatch({ type: "page", room, messages: page.messages, unreadFor: { me: me.username, viewing: isViewing(room) } });
+        const last = page.messages[page.messages.length - 1];
+        if (!page.hasMore || !last) return;
+        after = last.id;
+      }
+    };
+
+    const attempt = async (clientId: string) => {
+      const out = outbox.current.get(clientId);
+      if (!out) return;
+      try {
+        if (out.attachmentIds === null && out.files.length > 0) {
+          const uploaded = await Promise.all(out.files.map((f) => withToken((t) => api.upload(t, "file", f))));
+          out.attachmentIds = uploaded.map((a) => a.id);
+        }
+      } catch (e) {
+        // A refused file (too large, wrong type) will be refused again; a network error may pass.
+        out.retryable = !(e instanceof api.HttpError) || e.status === 401 || e.status === 429 || e.status >= 500;
+        dispatch({ type: "sendFail", clientId, error: e instanceof Error ? e.message : "Upload failed." });
+        return;
+      }
+      const payload = { room: out.room, content: out.content, clientId, attachments: out.attachmentIds ?? [] };
+      const reply = await request<{ message: ChatMessage }>("sendMessage", payload);
+      if (reply.ok) {
+        dispatch({ type: "sendAck", clientId, message: reply.message });
+        out.previews.forEach((p) => URL.revokeObjectURL(p.url));
+        outbox.current.delete(clientId);
+      } else {
+        out.retryable = isRetryable(reply.error.code);
+        dispatch({ type: "sendFail", clientId, error: reply.error.message });
+      }
+    };
+
+    const typer = (room: string) => {
+      let t = typers.current.get(room);
+      if (!t) {
+        t = new TypingEmitter((typing) => chatRef.current?.connected && chatRef.current.emit("typing", { room, typing }));
+        typers.current.set(room, t);
+      }
+      return t;
+    };
+
+    const openRoom = async (room: string): Promise<string | null> => {
+      const existed = stateRef.current.rooms[room] !== undefined;
+      dispatch({ type: "addRoom", room, activate: true });
+      if (existed) return null;
+      const err = await syncRoom(room);
+      // Offline: keep the room; it is joined on the next connect.
+      if (!err || !chatRef.current?.connected) return null;
+      dispatch({ type: "removeRoom", room });
+      return err;
+    };
+
+    const actions: ChatActions = {
+      openRoom,
+      async openDm(username) {
+        const parsed = parseUsernameInput(username, me.username);
+        if ("error" in parsed) return parsed.error;
+        return openRoom(parsed.room);
+      },
+      leaveRoom(room) {
+        typers.current.get(room)?.stop();
+        void request("leaveRoom", { room });
+        dispatch({ type: "removeRoom", room });
+      },
+      activate(room) {
+        dispatch({ type: "activate", room });
+      },
+      send(room, content, files) {
+        const clientId = newClientId();
+        const previews: Attachment[] = files.map((f, i) => ({
+          id: `local:${clientId}:${i}`,
+          url: f.type.startsWith("image/") ? URL.createObjectURL(f) : "",
+          contentType: f.type || "application/octet-stream",
+          size: f.size,
+          name: f.name,
+        }));
+        // The contract needs 1–4000 characters of content even with attachments.
+        const text = content.trim() || files.map((f) => f.name).join(", ");
+        outbox.current.set(clientId, { room, content: text, files, attachmentIds: null, previews, retryable: true });
+        typer(room).stop();
+        dispatch({
+          type: "sendStart",
+          message: {
+            id: `local:${clientId}`, room, sender: me.username, content: text, avatar: me.avatar,
+            timestamp: new Date().toISOString(), clientId, attachments: previews, editedAt: null, deleted: false, pending: true,
+          },
+        });
+        void attempt(clientId);
+      },
+      retry(clientId) {
+        if (!outbox.current.has(clientId)) return;
+        dispatch({ type: "sendRetry", clientId });
+        void attempt(clientId);
+      },
+      discard(room, clientId) {
+        outbox.current.get(clientId)?.previews.forEach((p) => URL.revokeObjectURL(p.url));
+        outbox.current.delete(clientId);
+        dispatch({ type: "sendDiscard", room, clientId });
+      },
+      async edit(id, content) {
+        const reply = await request<{ message: ChatMessage }>("editMessage", { id, content });
+        if (!reply.ok) return reply.error.message;
+        dispatch({ type: "edited", message: reply.message });
+        return null;
+      },
+      async remove(id) {
+        const reply = await request<object>("deleteMessage", { id });
+        return reply.ok ? null : reply.error.message;
+      },
+      async loadOlder(room) {
+        const r = stateRef.current.rooms[room];
+        const before = r ? firstConfirmedId(r.messages) : null;
+        if (!r || r.loadingOlder || !r.hasMore || before === null) return;
+        dispatch({ type: "loadingOlder", room, loading: true });
+        const page = await request<{ messages: ChatMessage[]; hasMore: boolean }>("history", { room, before, limit: PAGE_SIZE });
+        if (page.ok) dispatch({ type: "page", room, messages: page.messages, hasMore: page.hasMore, older: true });
+        else {
+          dispatch({ type: "loadingOlder", room, loading: false });
+          dispatch({ type: "roomError", room, error: page.error.message });
+        }
+      },
+      markViewed(room) {
+        const r = stateRef.current.rooms[room];
+        if (!r) return;
+        dispatch({ type: "viewed", room });
+        const last = lastConfirmedId(r.messages);
+        if (last === null || lastMarked.current.get(room) === last || !chatRef.current?.connected) return;
+        lastMarked.current.set(room, last);
+        prefs.current.lastRead[room] = last;
+        saveRoomPrefs(localStorage, me.username, prefs.current);
+        void request("markRead", { room, messageId: last });
+      },
+      typingInput(room) {
+        typer(room).input();
+      },
+      typingStop(room) {
+        typer(room).stop();
+      },
+    };
+    return { actions, syncRoom };
+  }, [request, withToken, isViewing, me.username, me.avatar]);
+
+  // (Re)join every room on each connect; then resend what failed meanwhile.
+  useEffect(() => {
+    if (generation === 0) return;
+    lastMarked.current.clear();
+    void Promise.all(stateRef.current.order.map((room) => syncRoom(room))).then(() => {
+      for (const [clientId, out] of outbox.current) {
+        if (out.retryable && stateRef.current.sends[clientId]?.status === "failed") actions.retry(clientId);
+      }
+    });
+  }, [generation, actions, syncRoom]);
+
+  useEffect(() => {
+    prefs.current = { ...prefs.current, order: state.order, active: state.active };
+    saveRoomPrefs(localStorage, me.username, prefs.current);
+  }, [state.order, state.active, me.username]);
+
+  useChatEvents({ chat, notifications, me: me.username, dispatch, isViewing, stateRef, syncRoom });
+
+  return (
+    <ActionsContext.Provider value={actions}>
+      <StateContext.Provider value={state}>{children}</StateContext.Provider>
+    </ActionsContext.Provider>
+  );
+}
+
+export function useChatState(): ChatState {
+  const v = useContext(StateContext);
+  if (!v) throw new Error("useChatState outside ChatProvider");
+  return v;
+}
+
+export function useChatActions(): ChatActions {
+  const v = useContext(ActionsContext);
+  if (!v) throw new Error("useChatActions outside ChatProvider");
+  return v;
+}
