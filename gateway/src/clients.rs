@@ -12,6 +12,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::health::HealthChecks;
 
 /// Cheap to clone: tonic channels are handles onto one connection pool.
 #[derive(Clone)]
@@ -25,6 +26,9 @@ pub struct Clients {
     pub media_stream: MediaServiceClient<Channel>,
     /// Health clients, by service name, for `/healthz`.
     pub health: Vec<(&'static str, HealthClient<Channel>)>,
+    /// Further readiness checks for `/healthz` (e.g. Redis): register one
+    /// with `state.clients.checks.register("redis", || async { … })`.
+    pub checks: HealthChecks,
 }
 
 fn endpoint(url: &str, timeout: Option<Duration>, connect_timeout: Duration) -> Result<Endpoint, Error> {
@@ -58,6 +62,7 @@ impl Clients {
                 ("message", HealthClient::new(message)),
                 ("media", HealthClient::new(media)),
             ],
+            checks: HealthChecks::default(),
         })
     }
 }

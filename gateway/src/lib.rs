@@ -7,6 +7,7 @@
 pub mod clients;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod socket;
 pub mod state;

@@ -1,8 +1,6 @@
 //! What every HTTP handler and socket handler shares.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::clients::Clients;
 use crate::config::Config;
@@ -16,9 +14,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clients: Clients,
     pub verifier: Verifier,
-    /// Extra dependencies `/healthz` reports on (e.g. Redis), registered by
-    /// whoever owns them.
-    pub health: HealthChecks,
 }
 
 impl AppState {
@@ -30,7 +25,6 @@ impl AppState {
             config: Arc::new(config),
             clients,
             verifier: Verifier::default(),
-            health: HealthChecks::default(),
         })
     }
 
@@ -63,40 +57,6 @@ fn is_host(h: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
 }
 
-type CheckFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
-type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
-
-/// Named readiness checks beyond the gRPC services, e.g. `("redis", …)`.
-/// Each answers `true` when healthy; `/healthz` bounds it with a timeout.
-#[derive(Clone, Default)]
-pub struct HealthChecks {
-    checks: Arc<RwLock<Vec<(String, Check)>>>,
-}
-
-impl HealthChecks {
-    pub fn register<F, Fut>(&self, name: impl Into<String>, check: F)
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = bool> + Send + 'static,
-    {
-        let check: Check = Arc::new(move || Box::pin(check()));
-        self.checks
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((name.into(), check));
-    }
-
-    /// The registered checks, as (name, future) pairs ready to run.
-    pub fn pending(&self) -> Vec<(String, CheckFuture)> {
-        self.checks
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(name, check)| (name.clone(), check()))
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,16 +82,5 @@ mod tests {
         assert_eq!(s.public_base(None, None), "http://localhost");
         assert_eq!(s.public_base(Some("a.test/x?y"), None), "http://localhost");
         assert_eq!(s.media_url("http://h", "m1"), "http://h/media/m1");
-    }
-
-    #[tokio::test]
-    async fn health_checks_run_what_was_registered() {
-        let s = state(None);
-        s.health.register("redis", || async { false });
-        let pending = s.health.pending();
-        assert_eq!(pending.len(), 1);
-        let (name, fut) = pending.into_iter().next().unwrap();
-        assert_eq!(name, "redis");
-        assert!(!fut.await);
     }
 }

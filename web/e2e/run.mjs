@@ -1,7 +1,7 @@
 // End-to-end: the real `chat` binary serving web/dist, driven by two
 // headless Chromium users (plus a socket.io-client bot for the reconnect
 // catch-up). Prints "N passed, N failed" and exits non-zero on any failure.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -15,6 +15,7 @@ const repoRoot = path.resolve(webRoot, "..");
 const bin = process.env.CHAT_BIN ?? path.join(process.env.CARGO_TARGET_DIR ?? "/var/tmp/chat-target", "debug", "chat");
 const screenshotPath = process.env.SCREENSHOT ?? path.join(repoRoot, "docs", "screenshot-room.png");
 const T = 15_000;
+const TOKEN_TTL_SECS = 20;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let passed = 0;
@@ -44,7 +45,9 @@ let server;
 let browser;
 const pageErrors = [];
 try {
-  server = await startChat({ bin, webDir: path.join(webRoot, "dist") });
+  // Short-lived access tokens make the app refresh them (and reconnect with
+  // fresh ones) during the run.
+  server = await startChat({ bin, webDir: path.join(webRoot, "dist"), env: { ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS) } });
   console.log(`chat is up at ${server.base} (data in ${server.dataDir})`);
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -98,6 +101,16 @@ try {
       }
       return [...seen].map(([id, m]) => ({ id, ...m }));
     });
+  };
+
+  // A sent message's row id, once the server's id replaced the local one.
+  const confirmedId = async (row) => {
+    for (let i = 0; i < 100; i++) {
+      const id = await row.getAttribute("data-id");
+      if (id && !id.startsWith("local:")) return id;
+      await sleep(100);
+    }
+    throw new Error("the message was never confirmed by the server");
   };
 
   const register = async (p, u) => {
@@ -165,7 +178,7 @@ try {
   });
 
   await step("alice edits her message and bob sees the edit", async () => {
-    const id = await messageWith(pa, "<b>not bold</b>").getAttribute("data-id");
+    const id = await confirmedId(messageWith(pa, "<b>not bold</b>"));
     const row = pa.locator(`.msg[data-id="${id}"]`);
     await row.hover();
     await row.getByRole("button", { name: "Edit message" }).click();
@@ -180,8 +193,7 @@ try {
   await step("alice deletes a message and bob sees it deleted", async () => {
     await send(pa, "this one is a mistake");
     const mine = messageWith(pa, "this one is a mistake");
-    await mine.locator(".state-sent").waitFor();
-    const id = await mine.getAttribute("data-id");
+    const id = await confirmedId(mine);
     await messageWith(pb, "this one is a mistake").waitFor();
     await mine.hover();
     await mine.getByRole("button", { name: "Delete message" }).click();
@@ -237,6 +249,24 @@ try {
     await pa.locator(`.room-item[data-room="${room}"]`).click();
   });
 
+  await step("the short-lived access token is refreshed and the session keeps working", async () => {
+    const token = () => pa.evaluate(() => JSON.parse(localStorage.getItem("chat.session") ?? "{}").token);
+    const first = await token();
+    const exp = JSON.parse(Buffer.from(first.split(".")[1], "base64url").toString()).exp * 1000;
+    for (let i = 0; i < 4 * TOKEN_TTL_SECS && (await token()) === first; i++) await sleep(250);
+    assert((await token()) !== first, "the access token was not refreshed before it expired");
+    await sleep(Math.max(0, exp - Date.now() + 1000));
+    await send(pa, "Sure, looking at them now.");
+    await messageWith(pb, "Sure, looking at them now.").waitFor();
+    const me = await pa.evaluate(async () => {
+      const s = JSON.parse(localStorage.getItem("chat.session") ?? "{}");
+      return (await fetch("/me", { headers: { Authorization: `Bearer ${s.token}` } })).status;
+    });
+    assert(me === 200, `GET /me with the refreshed token answered ${me}`);
+    const errors = await pa.locator(".room-error").allTextContents();
+    assert(errors.length === 0, `room error shown after a refresh: ${errors.join("; ")}`);
+  });
+
   await step("screenshot of the room with both users, an image and typing", async () => {
     await composer(pb).pressSequentially("One more thing", { delay: 20 });
     await pa.getByTestId("typing").getByText(`${bob.name} is typing…`).waitFor();
@@ -277,7 +307,12 @@ try {
     await pb.locator(".conn-banner[data-status=connected]").waitFor({ state: "attached", timeout: 30_000 });
     await messageWith(pb, "catch-up 70 of 70").waitFor();
     // The latest page comes with the re-join; the rest through `history` after the last seen id.
-    const all = await allMessages(pb);
+    let all = [];
+    for (let i = 0; i < 20; i++) {
+      all = await allMessages(pb);
+      if (all.some((m) => m.text === "catch-up 1 of 70")) break;
+      await sleep(500);
+    }
     for (let i = 1; i <= 70; i++) {
       const n = all.filter((m) => m.text === `catch-up ${i} of 70`).length;
       assert(n === 1, `"catch-up ${i} of 70" shown ${n} times`);
@@ -319,6 +354,9 @@ try {
 } finally {
   await browser?.close().catch(() => {});
   await server?.stop();
+  // Keep the data and server log of a failed run for a look; drop a clean one.
+  if (server && failed === 0) rmSync(server.dataDir, { recursive: true, force: true });
+  else if (server) console.log(`server data and log kept in ${server.dataDir}`);
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

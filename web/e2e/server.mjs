@@ -20,10 +20,10 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Spawns `bin` with PORT, DATA_DIR (fresh unless given) and WEB_DIR; resolves
+ * Spawns `bin` with PORT, DATA_DIR (fresh unless given), WEB_DIR and `env`; resolves
  * once GET /healthz answers 200. `stop()` kills it (SIGTERM, then SIGKILL).
  */
-export async function startChat({ bin, webDir, port, dataDir, timeoutMs = 120_000 }) {
+export async function startChat({ bin, webDir, port, dataDir, env = {}, timeoutMs = 120_000 }) {
   if (!existsSync(bin)) throw new Error(`chat binary not found at ${bin} (build it with: cargo build -p chat-standalone, or set CHAT_BIN)`);
   if (!existsSync(path.join(webDir, "index.html"))) throw new Error(`${webDir}/index.html missing: run npm run build first`);
   port ??= await freePort();
@@ -31,7 +31,7 @@ export async function startChat({ bin, webDir, port, dataDir, timeoutMs = 120_00
   const logPath = path.join(dataDir, `server-${port}-${Date.now()}.log`);
   const log = createWriteStream(logPath);
   const child = spawn(bin, [], {
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, WEB_DIR: webDir, RUST_LOG: process.env.RUST_LOG ?? "info" },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info", ...env, PORT: String(port), DATA_DIR: dataDir, WEB_DIR: webDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout.pipe(log);

@@ -38,7 +38,7 @@ pub async fn check_all(state: &AppState) -> Vec<(String, bool)> {
             (name.to_string(), up)
         }
     });
-    let extras = state.health.pending().into_iter().map(|(name, check)| async move {
+    let extras = state.clients.checks.pending().into_iter().map(|(name, check)| async move {
         let up = tokio::time::timeout(timeout, check).await.unwrap_or(false);
         (name, up)
     });
@@ -87,8 +87,8 @@ mod tests {
         })
         .unwrap();
         let state = AppState::new(config).unwrap();
-        state.health.register("redis", || async { false });
-        state.health.register("slow", || async {
+        state.clients.checks.register("redis", || async { false });
+        state.clients.checks.register("slow", || async {
             tokio::time::sleep(Duration::from_secs(60)).await;
             true
         });

@@ -164,7 +164,7 @@ impl Sequencer {
     pub fn next(&self) -> Turn {
         let (done, rx) = oneshot::channel();
         let prev = self.0.lock().unwrap_or_else(|p| p.into_inner()).replace(rx);
-        Turn { prev, done: Some(done) }
+        Turn { prev, _done: Some(done) }
     }
 }
 
@@ -172,7 +172,8 @@ impl Sequencer {
 #[derive(Default)]
 pub struct Turn {
     prev: Option<oneshot::Receiver<()>>,
-    done: Option<oneshot::Sender<()>>,
+    /// Held, never sent on: dropping it is what wakes the next event.
+    _done: Option<oneshot::Sender<()>>,
 }
 
 impl Turn {

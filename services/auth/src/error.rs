@@ -73,7 +73,9 @@ fn is_transient(e: &mongodb::error::Error) -> bool {
     use mongodb::error::ErrorKind;
     matches!(
         *e.kind,
-        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. }
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
     ) || e.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chat_common::time::{millis_to_timestamp, now_millis};
 use chat_proto::auth::v1::auth_service_server::AuthService;
 use chat_proto::auth::v1::{
-    AuthResponse, GetPublicKeyRequest, GetUserRequest, LoginRequest, LogoutRequest,
-    LogoutResponse, PublicKey, RefreshRequest, RegisterRequest, SetAvatarRequest, TokenPair, User,
+    AuthResponse, GetPublicKeyRequest, GetUserRequest, LoginRequest, LogoutRequest, LogoutResponse,
+    PublicKey, RefreshRequest, RegisterRequest, SetAvatarRequest, TokenPair, User,
     get_user_request,
 };
 use tonic::{Request, Response, Status};
@@ -43,7 +43,9 @@ impl AuthServiceImpl {
 
     async fn issue_pair(&self, user_id: &str, username: &str) -> Result<TokenPair, Error> {
         let now_ms = now_millis();
-        let claims = self.issuer.claims_for(user_id, username, now_ms.div_euclid(1000));
+        let claims = self
+            .issuer
+            .claims_for(user_id, username, now_ms.div_euclid(1000));
         let access_token = self.issuer.sign(&claims)?;
         let (refresh_token, hash) = tokens::new_refresh_token();
         let ttl_ms = i64::try_from(self.refresh_ttl.as_millis()).unwrap_or(i64::MAX);
@@ -60,7 +62,9 @@ impl AuthServiceImpl {
     async fn login(&self, req: LoginRequest) -> Result<AuthResponse, Error> {
         // Oversized input cannot match any account; refusing it before the
         // lookup bounds the work an attacker can ask for and reveals nothing.
-        if req.username.chars().count() > USERNAME_MAX || req.password.chars().count() > PASSWORD_MAX {
+        if req.username.chars().count() > USERNAME_MAX
+            || req.password.chars().count() > PASSWORD_MAX
+        {
             return Err(Error::InvalidCredentials);
         }
         let user = self.store.find_user_by_username(&req.username).await?;
@@ -121,11 +125,17 @@ impl AuthService for AuthServiceImpl {
         }))
     }
 
-    async fn login(&self, request: Request<LoginRequest>) -> Result<Response<AuthResponse>, Status> {
+    async fn login(
+        &self,
+        request: Request<LoginRequest>,
+    ) -> Result<Response<AuthResponse>, Status> {
         Ok(Response::new(self.login(request.into_inner()).await?))
     }
 
-    async fn refresh(&self, request: Request<RefreshRequest>) -> Result<Response<TokenPair>, Status> {
+    async fn refresh(
+        &self,
+        request: Request<RefreshRequest>,
+    ) -> Result<Response<TokenPair>, Status> {
         let token = request.into_inner().refresh_token;
         if token.is_empty() {
             return Err(Error::InvalidRefreshToken.into());
@@ -142,10 +152,15 @@ impl AuthService for AuthServiceImpl {
             .find_user_by_id(&user_id)
             .await?
             .ok_or(Error::InvalidRefreshToken)?;
-        Ok(Response::new(self.issue_pair(&user.id, &user.username).await?))
+        Ok(Response::new(
+            self.issue_pair(&user.id, &user.username).await?,
+        ))
     }
 
-    async fn logout(&self, request: Request<LogoutRequest>) -> Result<Response<LogoutResponse>, Status> {
+    async fn logout(
+        &self,
+        request: Request<LogoutRequest>,
+    ) -> Result<Response<LogoutResponse>, Status> {
         let token = request.into_inner().refresh_token;
         if !token.is_empty() {
             self.store
@@ -171,7 +186,10 @@ impl AuthService for AuthServiceImpl {
         Ok(Response::new(to_proto(user.ok_or(Error::UserNotFound)?)))
     }
 
-    async fn set_avatar(&self, request: Request<SetAvatarRequest>) -> Result<Response<User>, Status> {
+    async fn set_avatar(
+        &self,
+        request: Request<SetAvatarRequest>,
+    ) -> Result<Response<User>, Status> {
         let req = request.into_inner();
         if req.user_id.is_empty() {
             return Err(Error::InvalidArgument("A user id is required".into()).into());

@@ -22,7 +22,7 @@ pub use config::Config;
 pub use error::Error;
 
 /// The fully qualified gRPC service name, as health checks report it.
-pub const SERVICE_NAME: &str = "chat.auth.v1.AuthService";
+pub use chat_proto::auth::v1::auth_service_server::SERVICE_NAME;
 
 /// Opens the configured store, loads (or creates) the signing key and serves
 /// gRPC with health and reflection on `listener` until `shutdown` resolves.

@@ -43,7 +43,15 @@ mod tests {
         for ok in ["abc", "Alice_01", "a.b-c", &"x".repeat(32)] {
             assert!(validate_username(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "ab", &"x".repeat(33), "has space", "émile", "a/b", "ab\n"] {
+        for bad in [
+            "",
+            "ab",
+            &"x".repeat(33),
+            "has space",
+            "émile",
+            "a/b",
+            "ab\n",
+        ] {
             let err = validate_username(bad).unwrap_err();
             assert!(matches!(err, Error::InvalidArgument(_)), "{bad}");
         }

@@ -7,8 +7,12 @@ async fn main() -> Result<(), Error> {
     chat_common::telemetry::init();
     let config = Config::from_env()?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
         tracing::info!("shutting down");
     };
     chat_media::serve(config, listener, shutdown).await

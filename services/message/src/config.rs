@@ -126,7 +126,11 @@ mod tests {
         assert_eq!(c.mongo_uri, None);
         assert_eq!(c.mongo_db, "chat_message");
         assert_eq!(
-            (c.max_message_chars, c.history_default_limit, c.history_max_limit),
+            (
+                c.max_message_chars,
+                c.history_default_limit,
+                c.history_max_limit
+            ),
             (4000, 50, 200)
         );
     }
@@ -146,7 +150,11 @@ mod tests {
         assert_eq!(c.mongo_uri.as_deref(), Some("mongodb://db:27017"));
         assert_eq!(c.mongo_db, "chat_message");
         assert_eq!(
-            (c.max_message_chars, c.history_default_limit, c.history_max_limit),
+            (
+                c.max_message_chars,
+                c.history_default_limit,
+                c.history_max_limit
+            ),
             (10, 5, 20)
         );
     }

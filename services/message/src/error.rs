@@ -43,7 +43,10 @@ impl From<Error> for Status {
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
             Error::Mongo(ref m) if mongo_unreachable(m) => {
                 tracing::warn!(error = %e, "message store unreachable");
-                Status::new(Code::Unavailable, "The message store is unavailable; try again")
+                Status::new(
+                    Code::Unavailable,
+                    "The message store is unavailable; try again",
+                )
             }
             other => {
                 tracing::error!(error = %other, "message service internal error");
@@ -58,7 +61,9 @@ fn mongo_unreachable(e: &mongodb::error::Error) -> bool {
     use mongodb::error::ErrorKind;
     matches!(
         *e.kind,
-        ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. } | ErrorKind::Io(_)
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::Io(_)
     )
 }
 

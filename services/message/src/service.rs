@@ -202,12 +202,18 @@ mod tests {
         let after = now_millis();
         let parsed = Uuid::parse_str(&id).unwrap();
         assert_eq!(parsed.get_version_num(), 7);
-        assert!((before..=after).contains(&ts), "{before} <= {ts} <= {after}");
+        assert!(
+            (before..=after).contains(&ts),
+            "{before} <= {ts} <= {after}"
+        );
     }
 
     #[test]
     fn ids_minted_back_to_back_sort_in_minting_order() {
-        let keys: Vec<(i64, String)> = (0..1000).map(|_| new_id_and_ts()).map(|(i, t)| (t, i)).collect();
+        let keys: Vec<(i64, String)> = (0..1000)
+            .map(|_| new_id_and_ts())
+            .map(|(i, t)| (t, i))
+            .collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);

@@ -28,7 +28,9 @@ async fn start() -> Server {
         max_message_chars: 10,
         ..Config::default()
     };
-    let listener = tokio::net::TcpListener::bind(config.listen_addr).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(chat_message::serve(config, listener, async {
@@ -57,7 +59,12 @@ fn post(room: &str, sender: &str, content: &str) -> pb::PostMessageRequest {
     }
 }
 
-async fn send(c: &mut MessageServiceClient<Channel>, room: &str, sender: &str, content: &str) -> pb::Message {
+async fn send(
+    c: &mut MessageServiceClient<Channel>,
+    room: &str,
+    sender: &str,
+    content: &str,
+) -> pb::Message {
     c.post_message(post(room, sender, content))
         .await
         .unwrap()
@@ -73,7 +80,12 @@ fn code<T: std::fmt::Debug>(r: Result<tonic::Response<T>, tonic::Status>) -> Cod
     }
 }
 
-fn list(room: &str, before: Option<&str>, after: Option<&str>, limit: u32) -> pb::ListMessagesRequest {
+fn list(
+    room: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    limit: u32,
+) -> pb::ListMessagesRequest {
     pb::ListMessagesRequest {
         room: room.into(),
         before: before.map(Into::into),
@@ -90,16 +102,18 @@ fn ids(messages: &[pb::Message]) -> Vec<&str> {
 async fn health_reports_serving_and_reflection_lists_the_service() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let s = start().await;
     let mut health = HealthClient::new(s.channel.clone());
     for service in ["chat.message.v1.MessageService", ""] {
         let status = health
-            .check(HealthCheckRequest { service: service.into() })
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
             .await
             .unwrap()
             .into_inner()
@@ -122,7 +136,10 @@ async fn health_reports_serving_and_reflection_lists_the_service() {
         panic!("expected a service list, got {answer:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.iter().any(|n| n == "chat.message.v1.MessageService"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "chat.message.v1.MessageService"),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -146,13 +163,19 @@ async fn post_get_and_client_id_dedupe() {
         .into_inner();
     assert!(first.created);
     let m = first.message.unwrap();
-    assert_eq!((m.content.as_str(), m.deleted, m.edited_at), ("hi 😀", false, None));
+    assert_eq!(
+        (m.content.as_str(), m.deleted, m.edited_at),
+        ("hi 😀", false, None)
+    );
     let ts = m.timestamp.unwrap();
     assert_eq!(ts.nanos % 1_000_000, 0, "millisecond precision");
     assert_eq!(m.attachments.len(), 1);
 
     let again = c
-        .post_message(pb::PostMessageRequest { client_id: Some("c-1".into()), ..post("general", "alice", "other") })
+        .post_message(pb::PostMessageRequest {
+            client_id: Some("c-1".into()),
+            ..post("general", "alice", "other")
+        })
         .await
         .unwrap()
         .into_inner();
@@ -160,23 +183,58 @@ async fn post_get_and_client_id_dedupe() {
     assert_eq!(again.message.as_ref(), Some(&m));
 
     let by_client = c
-        .get_by_client_id(pb::GetByClientIdRequest { sender: "alice".into(), client_id: "c-1".into() })
+        .get_by_client_id(pb::GetByClientIdRequest {
+            sender: "alice".into(),
+            client_id: "c-1".into(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(by_client, m);
-    let got = c.get_message(pb::GetMessageRequest { id: m.id.clone() }).await.unwrap().into_inner();
+    let got = c
+        .get_message(pb::GetMessageRequest { id: m.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(got, m);
 
-    let missing = pb::GetByClientIdRequest { sender: "bob".into(), client_id: "c-1".into() };
+    let missing = pb::GetByClientIdRequest {
+        sender: "bob".into(),
+        client_id: "c-1".into(),
+    };
     assert_eq!(code(c.get_by_client_id(missing).await), Code::NotFound);
-    assert_eq!(code(c.get_message(pb::GetMessageRequest { id: "nope".into() }).await), Code::NotFound);
-    assert_eq!(code(c.post_message(post("general", "alice", " \t ")).await), Code::InvalidArgument);
+    assert_eq!(
+        code(
+            c.get_message(pb::GetMessageRequest { id: "nope".into() })
+                .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(c.post_message(post("general", "alice", " \t ")).await),
+        Code::InvalidArgument
+    );
     // MAX_MESSAGE_CHARS is 10 here: 10 code points pass, 11 do not.
-    assert!(c.post_message(post("general", "alice", &"é".repeat(10))).await.is_ok());
-    assert_eq!(code(c.post_message(post("general", "alice", &"é".repeat(11))).await), Code::InvalidArgument);
-    assert_eq!(code(c.post_message(post("", "alice", "hi")).await), Code::InvalidArgument);
-    assert_eq!(code(c.post_message(post("general", "", "hi")).await), Code::InvalidArgument);
+    assert!(
+        c.post_message(post("general", "alice", &"é".repeat(10)))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        code(
+            c.post_message(post("general", "alice", &"é".repeat(11)))
+                .await
+        ),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(c.post_message(post("", "alice", "hi")).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(c.post_message(post("general", "", "hi")).await),
+        Code::InvalidArgument
+    );
 }
 
 #[tokio::test]
@@ -189,21 +247,49 @@ async fn list_messages_pages_and_refuses_bad_requests() {
     }
     let other = send(c, "elsewhere", "alice", "x").await;
 
-    let latest = c.list_messages(list("room", None, None, 0)).await.unwrap().into_inner();
-    assert_eq!(ids(&latest.messages), ids(&all[2..]), "the configured default page is 3");
+    let latest = c
+        .list_messages(list("room", None, None, 0))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        ids(&latest.messages),
+        ids(&all[2..]),
+        "the configured default page is 3"
+    );
     assert!(latest.has_more);
-    let older = c.list_messages(list("room", Some(&all[2].id), None, 5)).await.unwrap().into_inner();
+    let older = c
+        .list_messages(list("room", Some(&all[2].id), None, 5))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(ids(&older.messages), ids(&all[..2]));
     assert!(!older.has_more);
-    let newer = c.list_messages(list("room", None, Some(&all[0].id), 2)).await.unwrap().into_inner();
+    let newer = c
+        .list_messages(list("room", None, Some(&all[0].id), 2))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(ids(&newer.messages), ids(&all[1..3]));
     assert!(newer.has_more);
 
     let both = list("room", Some(&all[1].id), Some(&all[0].id), 2);
     assert_eq!(code(c.list_messages(both).await), Code::InvalidArgument);
-    assert_eq!(code(c.list_messages(list("room", None, None, 201)).await), Code::InvalidArgument);
-    assert_eq!(code(c.list_messages(list("room", Some(&other.id), None, 2)).await), Code::NotFound);
-    assert_eq!(code(c.list_messages(list("room", None, Some("nope"), 2)).await), Code::NotFound);
+    assert_eq!(
+        code(c.list_messages(list("room", None, None, 201)).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            c.list_messages(list("room", Some(&other.id), None, 2))
+                .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(c.list_messages(list("room", None, Some("nope"), 2)).await),
+        Code::NotFound
+    );
 }
 
 #[tokio::test]
@@ -212,7 +298,12 @@ async fn edit_and_delete_follow_the_rules() {
     let c = &mut s.client;
     let m = c
         .post_message(pb::PostMessageRequest {
-            attachments: vec![pb::Attachment { id: "f".into(), content_type: "text/plain".into(), size: 1, name: "f.txt".into() }],
+            attachments: vec![pb::Attachment {
+                id: "f".into(),
+                content_type: "text/plain".into(),
+                size: 1,
+                name: "f.txt".into(),
+            }],
             ..post("room", "alice", "first")
         })
         .await
@@ -225,32 +316,70 @@ async fn edit_and_delete_follow_the_rules() {
         editor: editor.into(),
         content: content.into(),
     };
-    let edited = c.edit_message(edit("alice", " second ")).await.unwrap().into_inner();
+    let edited = c
+        .edit_message(edit("alice", " second "))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(edited.content, "second");
     assert!(edited.edited_at.is_some());
 
     let denied = c.edit_message(edit("bob", "x")).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
     assert_eq!(denied.message(), "Only the author can edit this message");
-    assert_eq!(code(c.edit_message(edit("alice", "")).await), Code::InvalidArgument);
-    let unknown = pb::EditMessageRequest { id: "nope".into(), ..edit("alice", "x") };
+    assert_eq!(
+        code(c.edit_message(edit("alice", "")).await),
+        Code::InvalidArgument
+    );
+    let unknown = pb::EditMessageRequest {
+        id: "nope".into(),
+        ..edit("alice", "x")
+    };
     assert_eq!(code(c.edit_message(unknown).await), Code::NotFound);
 
-    let delete = |requester: &str| pb::DeleteMessageRequest { id: m.id.clone(), requester: requester.into() };
-    assert_eq!(code(c.delete_message(delete("bob")).await), Code::PermissionDenied);
-    let gone = c.delete_message(delete("alice")).await.unwrap().into_inner();
+    let delete = |requester: &str| pb::DeleteMessageRequest {
+        id: m.id.clone(),
+        requester: requester.into(),
+    };
+    assert_eq!(
+        code(c.delete_message(delete("bob")).await),
+        Code::PermissionDenied
+    );
+    let gone = c
+        .delete_message(delete("alice"))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(gone.changed);
     assert_eq!(ids_of(&gone.removed_attachments), ["f"]);
     let stored = gone.message.unwrap();
     assert!(stored.deleted && stored.content.is_empty() && stored.attachments.is_empty());
-    let again = c.delete_message(delete("alice")).await.unwrap().into_inner();
+    let again = c
+        .delete_message(delete("alice"))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!again.changed && again.removed_attachments.is_empty());
-    assert_eq!(code(c.edit_message(edit("alice", "back")).await), Code::FailedPrecondition);
-    let unknown = pb::DeleteMessageRequest { id: "nope".into(), requester: "alice".into() };
+    assert_eq!(
+        code(c.edit_message(edit("alice", "back")).await),
+        Code::FailedPrecondition
+    );
+    let unknown = pb::DeleteMessageRequest {
+        id: "nope".into(),
+        requester: "alice".into(),
+    };
     assert_eq!(code(c.delete_message(unknown).await), Code::NotFound);
 
-    let history = c.list_messages(list("room", None, None, 10)).await.unwrap().into_inner();
-    assert_eq!(history.messages, vec![stored], "deleted messages stay in history");
+    let history = c
+        .list_messages(list("room", None, None, 10))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        history.messages,
+        vec![stored],
+        "deleted messages stay in history"
+    );
 }
 
 fn ids_of(attachments: &[pb::Attachment]) -> Vec<&str> {
@@ -265,7 +394,11 @@ async fn read_positions_and_unread_counts() {
     let b = send(c, "room", "alice", "b").await;
     send(c, "room", "bob", "mine").await;
     let other = send(c, "other", "alice", "o").await;
-    let mark = |id: &str| pb::MarkReadRequest { room: "room".into(), user: "bob".into(), message_id: id.into() };
+    let mark = |id: &str| pb::MarkReadRequest {
+        room: "room".into(),
+        user: "bob".into(),
+        message_id: id.into(),
+    };
 
     let r = c.mark_read(mark(&b.id)).await.unwrap().into_inner();
     assert!(r.moved && r.message_id == b.id);
@@ -273,19 +406,34 @@ async fn read_positions_and_unread_counts() {
     assert!(!r.moved && r.message_id == b.id, "never backward");
     assert_eq!(code(c.mark_read(mark(&other.id)).await), Code::NotFound);
     assert_eq!(code(c.mark_read(mark("nope")).await), Code::NotFound);
-    let no_user = pb::MarkReadRequest { user: String::new(), ..mark(&a.id) };
+    let no_user = pb::MarkReadRequest {
+        user: String::new(),
+        ..mark(&a.id)
+    };
     assert_eq!(code(c.mark_read(no_user).await), Code::InvalidArgument);
 
     let unread = c
-        .get_unread_counts(pb::GetUnreadCountsRequest { user: "bob".into(), rooms: vec!["room".into(), "other".into()] })
+        .get_unread_counts(pb::GetUnreadCountsRequest {
+            user: "bob".into(),
+            rooms: vec!["room".into(), "other".into()],
+        })
         .await
         .unwrap()
         .into_inner()
         .rooms;
-    let got: Vec<_> = unread.iter().map(|r| (r.room.as_str(), r.unread, r.last_read_message_id.as_deref())).collect();
+    let got: Vec<_> = unread
+        .iter()
+        .map(|r| (r.room.as_str(), r.unread, r.last_read_message_id.as_deref()))
+        .collect();
     assert_eq!(got, [("room", 0, Some(b.id.as_str())), ("other", 1, None)]);
-    let no_user = pb::GetUnreadCountsRequest { user: String::new(), rooms: vec!["room".into()] };
-    assert_eq!(code(c.get_unread_counts(no_user).await), Code::InvalidArgument);
+    let no_user = pb::GetUnreadCountsRequest {
+        user: String::new(),
+        rooms: vec!["room".into()],
+    };
+    assert_eq!(
+        code(c.get_unread_counts(no_user).await),
+        Code::InvalidArgument
+    );
 }
 
 #[tokio::test]

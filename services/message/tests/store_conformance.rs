@@ -89,19 +89,21 @@ fn embedded() -> Backend<Harness> {
 fn mongo(uri: String) -> Backend<Harness> {
     Backend {
         name: "mongo",
-        make: Arc::new(move || -> BoxFuture<'static, Result<Arc<Harness>, String>> {
-            let uri = uri.clone();
-            Box::pin(async move {
-                let name = format!("chat_message_test_{}", uuid::Uuid::new_v4().simple());
-                let store = MongoStore::open(&uri, &name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(Arc::new(Harness::new(
-                    Arc::new(store),
-                    Cleanup::MongoDb { uri, name },
-                )))
-            })
-        }),
+        make: Arc::new(
+            move || -> BoxFuture<'static, Result<Arc<Harness>, String>> {
+                let uri = uri.clone();
+                Box::pin(async move {
+                    let name = format!("chat_message_test_{}", uuid::Uuid::new_v4().simple());
+                    let store = MongoStore::open(&uri, &name)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(Arc::new(Harness::new(
+                        Arc::new(store),
+                        Cleanup::MongoDb { uri, name },
+                    )))
+                })
+            },
+        ),
     }
 }
 

@@ -2,6 +2,7 @@
 // Client-side helpers: HTTP calls, users, sockets, acks and event recording.
 
 const crypto = require('node:crypto');
+const nodeHttp = require('node:http');
 const { io } = require('socket.io-client');
 
 const PARSER = process.env.CHAT_PARSER === 'msgpack' ? 'msgpack' : 'json';
@@ -22,6 +23,31 @@ function uniqueName(prefix = 'u') {
   return `${prefix}${crypto.randomBytes(6).toString('hex')}`.slice(0, 32);
 }
 
+/**
+ * Sends a buffered request with node:http. Unlike fetch, it still reports a
+ * response the server sent before reading the whole body (a refused upload)
+ * when the server then closes the connection under the client's writes.
+ */
+function sendBuffered(url, method, headers, payload) {
+  return new Promise((resolve, reject) => {
+    let response = null;
+    const req = nodeHttp.request(url, { method, headers: { ...headers, 'content-length': payload.length } }, (res) => {
+      const chunks = [];
+      res.on('data', (ch) => chunks.push(ch));
+      res.on('end', () => {
+        response = { status: res.statusCode, headers: new Headers(res.headers), bytes: Buffer.concat(chunks) };
+        resolve(response);
+      });
+      res.on('error', reject);
+    });
+    req.on('error', (err) => {
+      // EPIPE/ECONNRESET after an early response: the response is what counts.
+      if (!response) setTimeout(() => (response ? resolve(response) : reject(err)), 200);
+    });
+    req.end(payload);
+  });
+}
+
 /** Performs an HTTP request; returns {status, headers, body, text, bytes}. */
 async function http(server, method, path, { json, token, body, headers = {} } = {}) {
   const h = { ...headers };
@@ -31,8 +57,16 @@ async function http(server, method, path, { json, token, body, headers = {} } = 
     h['content-type'] = 'application/json';
     payload = typeof json === 'string' ? json : JSON.stringify(json);
   }
-  const res = await fetch(server.url + path, { method, headers: h, body: payload });
-  const bytes = Buffer.from(await res.arrayBuffer());
+  let res;
+  if (payload instanceof FormData) {
+    const encoded = new Response(payload);
+    h['content-type'] = encoded.headers.get('content-type');
+    res = await sendBuffered(server.url + path, method, h, Buffer.from(await encoded.arrayBuffer()));
+  } else {
+    const r = await fetch(server.url + path, { method, headers: h, body: payload });
+    res = { status: r.status, headers: r.headers, bytes: Buffer.from(await r.arrayBuffer()) };
+  }
+  const { bytes } = res;
   const text = bytes.toString('utf8');
   let parsed;
   try {

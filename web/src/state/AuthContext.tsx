@@ -99,6 +99,25 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return () => window.removeEventListener("storage", onStorage);
   }, []);
 
+  // Stable across refreshes, so the socket (which reads the token on each
+  // handshake) is not torn down whenever the token changes.
+  const getToken = useCallback(() => ref.current?.token ?? null, []);
+  const withToken = useCallback(
+    async <T,>(f: (token: string) => Promise<T>): Promise<T> => {
+      const token = ref.current?.token;
+      if (!token) throw new api.HttpError(401, "You are signed out.");
+      try {
+        return await f(token);
+      } catch (e) {
+        if (!(e instanceof api.HttpError) || e.status !== 401) throw e;
+        const fresh = await refreshNow();
+        if (!fresh) throw e;
+        return f(fresh);
+      }
+    },
+    [refreshNow],
+  );
+
   const value = useMemo<AuthValue>(
     () => ({
       session,
@@ -113,26 +132,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         setSession(null);
         if (s) await api.logout(s.refreshToken).catch(() => undefined);
       },
-      getToken: () => ref.current?.token ?? null,
+      getToken,
       refreshNow,
-      async withToken(f) {
-        const token = ref.current?.token;
-        if (!token) throw new api.HttpError(401, "You are signed out.");
-        try {
-          return await f(token);
-        } catch (e) {
-          if (!(e instanceof api.HttpError) || e.status !== 401) throw e;
-          const fresh = await refreshNow();
-          if (!fresh) throw e;
-          return f(fresh);
-        }
-      },
+      withToken,
       updateUser(user) {
         const s = ref.current;
         if (s) setSession({ ...s, user });
       },
     }),
-    [session, setSession, refreshNow],
+    [session, setSession, refreshNow, getToken, withToken],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

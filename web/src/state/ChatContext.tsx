@@ -60,6 +60,9 @@ export function ChatProvider({ children }: { children: ReactNode }) {
   stateRef.current = state;
   const chatRef = useRef(chat);
   chatRef.current = chat;
+  // Read at call time so the actions stay stable across an avatar change.
+  const meRef = useRef(me);
+  meRef.current = me;
   const outbox = useRef(new Map<string, Outgoing>());
   const typers = useRef(new Map<string, TypingEmitter>());
   const lastMarked = useRef(new Map<string, string>());
@@ -77,14 +80,15 @@ export function ChatProvider({ children }: { children: ReactNode }) {
       }
       if (lastSeen === null) {
         const lastReadId = prefs.current.lastRead[room] ?? null;
-        dispatch({ type: "firstPage", room, messages: reply.messages, hasMore: reply.hasMore, me: me.username, lastReadId, viewing: isViewing(room) });
+        dispatch({ type: "firstPage", room, messages: reply.messages, hasMore: reply.hasMore, me: meRef.current.username, lastReadId, viewing: isViewing(room) });
       } else {
-        const unreadFor = { me: me.username, viewing: isViewing(room) };
+        const unreadFor = { me: meRef.current.username, viewing: isViewing(room) };
         dispatch({ type: "page", room, messages: reply.messages, unreadFor });
         if (reply.messages.length > 0 && !reply.messages.some((m) => m.id === lastSeen)) {
           await catchUp(room, lastSeen, reply.messages, reply.hasMore);
         }
       }
+      if (stateRef.current.rooms[room]?.error) dispatch({ type: "roomError", room, error: null });
       const presence = await request<{ users: string[] }>("presence", { room });
       if (presence.ok) dispatch({ type: "presence", room, users: presence.users });
       return null;
@@ -100,7 +104,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
           if (page.error.code === "NOT_FOUND") dispatch({ type: "page", room, messages: latest, hasMore: latestHasMore, reset: true });
           return;
         }
-        dispatch({ type: "page", room, messages: page.messages, unreadFor: { me: me.username, viewing: isViewing(room) } });
+        dispatch({ type: "page", room, messages: page.messages, unreadFor: { me: meRef.current.username, viewing: isViewing(room) } });
         const last = page.messages[page.messages.length - 1];
         if (!page.hasMore || !last) return;
         after = last.id;
@@ -156,7 +160,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
     const actions: ChatActions = {
       openRoom,
       async openDm(username) {
-        const parsed = parseUsernameInput(username, me.username);
+        const parsed = parseUsernameInput(username, meRef.current.username);
         if ("error" in parsed) return parsed.error;
         return openRoom(parsed.room);
       },
@@ -184,7 +188,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         dispatch({
           type: "sendStart",
           message: {
-            id: `local:${clientId}`, room, sender: me.username, content: text, avatar: me.avatar,
+            id: `local:${clientId}`, room, sender: meRef.current.username, content: text, avatar: meRef.current.avatar,
             timestamp: new Date().toISOString(), clientId, attachments: previews, editedAt: null, deleted: false, pending: true,
           },
         });
@@ -219,7 +223,8 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         if (page.ok) dispatch({ type: "page", room, messages: page.messages, hasMore: page.hasMore, older: true });
         else {
           dispatch({ type: "loadingOlder", room, loading: false });
-          dispatch({ type: "roomError", room, error: page.error.message });
+          // Offline is already on the banner; scrolling up again retries.
+          if (page.error.code !== "UNAVAILABLE" && page.error.code !== "TIMEOUT") dispatch({ type: "roomError", room, error: page.error.message });
         }
       },
       markViewed(room) {
@@ -230,7 +235,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         if (last === null || lastMarked.current.get(room) === last || !chatRef.current?.connected) return;
         lastMarked.current.set(room, last);
         prefs.current.lastRead[room] = last;
-        saveRoomPrefs(localStorage, me.username, prefs.current);
+        saveRoomPrefs(localStorage, meRef.current.username, prefs.current);
         void request("markRead", { room, messageId: last });
       },
       typingInput(room) {
@@ -241,7 +246,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
       },
     };
     return { actions, syncRoom };
-  }, [request, withToken, isViewing, me.username, me.avatar]);
+  }, [request, withToken, isViewing]);
 
   // (Re)join every room on each connect; then resend what failed meanwhile.
   useEffect(() => {

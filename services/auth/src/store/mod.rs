@@ -86,7 +86,9 @@ pub async fn open(config: &Config) -> Result<Arc<dyn Store>, Error> {
     match &config.mongo_uri {
         Some(uri) => {
             tracing::info!(database = %config.mongo_db, "auth store: MongoDB");
-            Ok(Arc::new(mongo::MongoStore::connect(uri, &config.mongo_db).await?))
+            Ok(Arc::new(
+                mongo::MongoStore::connect(uri, &config.mongo_db).await?,
+            ))
         }
         None => {
             let path = config.sqlite_path();

@@ -116,7 +116,11 @@ fn encode_attachments(attachments: &[Attachment]) -> Result<String> {
     serde_json::to_string(attachments).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
-fn query_one(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Message>> {
+fn query_one(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<Message>> {
     conn.query_row(sql, params, row_to_message)
         .optional()?
         .map(finish)

@@ -212,7 +212,11 @@ fn after(key: &Key, ts_field: &str, id_field: &str) -> Document {
 impl Store for MongoStore {
     async fn insert(&self, message: Message) -> Result<(Message, bool)> {
         let (sender, client_id) = (message.sender.clone(), message.client_id.clone());
-        match self.messages.insert_one(MessageDoc::from(message.clone())).await {
+        match self
+            .messages
+            .insert_one(MessageDoc::from(message.clone()))
+            .await
+        {
             Ok(_) => Ok((message, true)),
             Err(e) if is_duplicate_key(&e) => {
                 let Some(client_id) = client_id else {
@@ -320,7 +324,11 @@ impl Store for MongoStore {
             // the unique index), or a racer inserted one first: the plain
             // conditional update settles which of the two it was.
             Err(e) if is_duplicate_key(&e) => {
-                self.positions.update_one(filter, update).await?.modified_count > 0
+                self.positions
+                    .update_one(filter, update)
+                    .await?
+                    .modified_count
+                    > 0
             }
             Err(e) => return Err(e.into()),
         };

@@ -14,7 +14,10 @@ pub async fn author_edits_and_others_cannot(h: Arc<Harness>) {
     let edited = h.edit(&m.id, "alice", "  second  ").await.unwrap();
     assert_eq!(edited.content, "second");
     assert!(edited.edited_at.is_some_and(|t| t >= m.ts));
-    assert_eq!((edited.ts, &edited.id, &edited.sender), (m.ts, &m.id, &m.sender));
+    assert_eq!(
+        (edited.ts, &edited.id, &edited.sender),
+        (m.ts, &m.id, &m.sender)
+    );
     assert_eq!(h.get(&m.id).await.unwrap(), edited);
 
     let denied = h.edit(&m.id, "bob", "mine now").await;
@@ -23,17 +26,36 @@ pub async fn author_edits_and_others_cannot(h: Arc<Harness>) {
         "{denied:?}"
     );
     // Usernames are exact: a case variant is someone else.
-    assert!(matches!(h.edit(&m.id, "Alice", "x").await, Err(Error::PermissionDenied(_))));
-    assert!(matches!(h.edit("no-such-id", "alice", "x").await, Err(Error::NotFound(_))));
-    assert!(matches!(h.edit(&m.id, "alice", " \n ").await, Err(Error::InvalidArgument(_))));
-    assert!(matches!(h.edit(&m.id, "alice", &"a".repeat(4001)).await, Err(Error::InvalidArgument(_))));
-    assert_eq!(h.get(&m.id).await.unwrap().content, "second", "refused edits change nothing");
+    assert!(matches!(
+        h.edit(&m.id, "Alice", "x").await,
+        Err(Error::PermissionDenied(_))
+    ));
+    assert!(matches!(
+        h.edit("no-such-id", "alice", "x").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.edit(&m.id, "alice", " \n ").await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        h.edit(&m.id, "alice", &"a".repeat(4001)).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        h.get(&m.id).await.unwrap().content,
+        "second",
+        "refused edits change nothing"
+    );
 }
 
 pub async fn deleted_messages_cannot_be_edited(h: Arc<Harness>) {
     let m = post(&h, "room", "alice", "hi").await;
     h.delete(&m.id, "alice").await.unwrap();
-    assert!(matches!(h.edit(&m.id, "alice", "back").await, Err(Error::FailedPrecondition(_))));
+    assert!(matches!(
+        h.edit(&m.id, "alice", "back").await,
+        Err(Error::FailedPrecondition(_))
+    ));
     // The store's own condition holds even if the rules layer were raced.
     assert_eq!(h.store.edit(&m.id, "back", 1).await.unwrap(), None);
     let stored = h.get(&m.id).await.unwrap();
@@ -42,8 +64,18 @@ pub async fn deleted_messages_cannot_be_edited(h: Arc<Harness>) {
 
 pub async fn soft_delete_keeps_the_message_in_history(h: Arc<Harness>) {
     let files = vec![
-        Attachment { id: "m1".into(), content_type: "image/png".into(), size: 10, name: "a.png".into() },
-        Attachment { id: "m2".into(), content_type: "text/plain".into(), size: 20, name: "b.txt".into() },
+        Attachment {
+            id: "m1".into(),
+            content_type: "image/png".into(),
+            size: 10,
+            name: "a.png".into(),
+        },
+        Attachment {
+            id: "m2".into(),
+            content_type: "text/plain".into(),
+            size: 20,
+            name: "b.txt".into(),
+        },
     ];
     let before = post(&h, "room", "bob", "before").await;
     let (m, _) = h
@@ -64,11 +96,25 @@ pub async fn soft_delete_keeps_the_message_in_history(h: Arc<Harness>) {
     assert_eq!(deleted.removed, files);
     let gone = &deleted.message;
     assert!(gone.deleted && gone.content.is_empty() && gone.attachments.is_empty());
-    assert_eq!((&gone.id, &gone.room, &gone.sender, gone.ts), (&m.id, &m.room, &m.sender, m.ts));
+    assert_eq!(
+        (&gone.id, &gone.room, &gone.sender, gone.ts),
+        (&m.id, &m.room, &m.sender, m.ts)
+    );
 
     let page = h.history("room", None, None, 50).await.unwrap();
-    let listed: Vec<_> = page.messages.iter().map(|x| (x.id.as_str(), x.deleted)).collect();
-    assert_eq!(listed, [(before.id.as_str(), false), (m.id.as_str(), true), (after.id.as_str(), false)]);
+    let listed: Vec<_> = page
+        .messages
+        .iter()
+        .map(|x| (x.id.as_str(), x.deleted))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (before.id.as_str(), false),
+            (m.id.as_str(), true),
+            (after.id.as_str(), false)
+        ]
+    );
     assert_eq!(&page.messages[1], gone);
     // The client id stays taken: a resend returns the deleted message.
     let (resent, created) = h
@@ -87,10 +133,19 @@ pub async fn soft_delete_keeps_the_message_in_history(h: Arc<Harness>) {
 pub async fn delete_rules(h: Arc<Harness>) {
     let m = post(&h, "room", "alice", "hi").await;
     let denied = h.delete(&m.id, "bob").await;
-    assert!(matches!(denied, Err(Error::PermissionDenied(_))), "{denied:?}");
+    assert!(
+        matches!(denied, Err(Error::PermissionDenied(_))),
+        "{denied:?}"
+    );
     assert!(!h.get(&m.id).await.unwrap().deleted);
-    assert!(matches!(h.delete("no-such-id", "alice").await, Err(Error::NotFound(_))));
-    assert!(matches!(h.delete(&m.id, "").await, Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        h.delete("no-such-id", "alice").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.delete(&m.id, "").await,
+        Err(Error::InvalidArgument(_))
+    ));
 
     let first = h.delete(&m.id, "alice").await.unwrap();
     let second = h.delete(&m.id, "alice").await.unwrap();
@@ -98,7 +153,10 @@ pub async fn delete_rules(h: Arc<Harness>) {
     assert!(second.removed.is_empty());
     assert_eq!(second.message, first.message);
     // Still author only once deleted.
-    assert!(matches!(h.delete(&m.id, "bob").await, Err(Error::PermissionDenied(_))));
+    assert!(matches!(
+        h.delete(&m.id, "bob").await,
+        Err(Error::PermissionDenied(_))
+    ));
 
     // Racing deletes: exactly one reports the change.
     let m = post(&h, "room", "alice", "race").await;

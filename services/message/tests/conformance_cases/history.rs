@@ -25,7 +25,13 @@ fn at(ts: i64, id: &str, room: &str) -> Message {
 
 pub async fn orders_by_timestamp_then_id(h: Arc<Harness>) {
     // Inserted out of order, with ties on the timestamp broken by id.
-    for (ts, id) in [(2000, "b"), (1000, "z"), (2000, "a"), (3000, "c"), (2000, "d")] {
+    for (ts, id) in [
+        (2000, "b"),
+        (1000, "z"),
+        (2000, "a"),
+        (3000, "c"),
+        (2000, "d"),
+    ] {
         let (_, created) = h.store.insert(at(ts, id, "r")).await.unwrap();
         assert!(created);
     }
@@ -94,7 +100,11 @@ pub async fn pages_backwards_with_before(h: Arc<Harness>) {
 pub async fn pages_forwards_with_after(h: Arc<Harness>) {
     let all = post_many(&h, "room", "alice", 6).await;
     let page = h.history("room", None, Some(&all[1].id), 2).await.unwrap();
-    assert_eq!(ids(&page.messages), ids(&all[2..4]), "just newer, oldest first");
+    assert_eq!(
+        ids(&page.messages),
+        ids(&all[2..4]),
+        "just newer, oldest first"
+    );
     assert!(page.has_more);
 
     let page = h.history("room", None, Some(&all[3].id), 2).await.unwrap();
@@ -116,10 +126,18 @@ pub async fn rejects_bad_cursors_and_limits(h: Arc<Harness>) {
     let not_found = |r: Result<_, Error>| matches!(r, Err(Error::NotFound(_)));
     let invalid = |r: Result<_, Error>| matches!(r, Err(Error::InvalidArgument(_)));
 
-    assert!(not_found(h.history("here", Some(&there.id), None, 10).await));
-    assert!(not_found(h.history("here", None, Some(&there.id), 10).await));
-    assert!(not_found(h.history("here", Some("no-such-id"), None, 10).await));
-    assert!(invalid(h.history("here", Some(&here.id), Some(&here.id), 10).await));
+    assert!(not_found(
+        h.history("here", Some(&there.id), None, 10).await
+    ));
+    assert!(not_found(
+        h.history("here", None, Some(&there.id), 10).await
+    ));
+    assert!(not_found(
+        h.history("here", Some("no-such-id"), None, 10).await
+    ));
+    assert!(invalid(
+        h.history("here", Some(&here.id), Some(&here.id), 10).await
+    ));
     assert!(invalid(h.history("here", None, None, 201).await));
     assert!(invalid(h.history("", None, None, 10).await));
     assert!(h.history("here", None, None, 200).await.is_ok());
@@ -131,8 +149,20 @@ pub async fn rejects_bad_cursors_and_limits(h: Arc<Harness>) {
 pub async fn rooms_are_separate(h: Arc<Harness>) {
     let a = post_many(&h, "a", "alice", 3).await;
     let b = post_many(&h, "b", "alice", 2).await;
-    assert_eq!(ids(&h.history("a", None, None, 10).await.unwrap().messages), ids(&a));
-    assert_eq!(ids(&h.history("b", None, None, 10).await.unwrap().messages), ids(&b));
+    assert_eq!(
+        ids(&h.history("a", None, None, 10).await.unwrap().messages),
+        ids(&a)
+    );
+    assert_eq!(
+        ids(&h.history("b", None, None, 10).await.unwrap().messages),
+        ids(&b)
+    );
     // Room names are exact: no prefix or case folding.
-    assert!(h.history("A", None, None, 10).await.unwrap().messages.is_empty());
+    assert!(
+        h.history("A", None, None, 10)
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
 }

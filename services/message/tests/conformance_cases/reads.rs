@@ -15,10 +15,16 @@ pub async fn read_position_moves_only_forward(h: Arc<Harness>) {
     assert!(r.moved && r.message_id == m[2].id, "{r:?}");
 
     let r = h.mark_read("room", "bob", &m[1].id).await.unwrap();
-    assert!(!r.moved && r.message_id == m[2].id, "backwards is ignored: {r:?}");
+    assert!(
+        !r.moved && r.message_id == m[2].id,
+        "backwards is ignored: {r:?}"
+    );
 
     let r = h.mark_read("room", "bob", &m[2].id).await.unwrap();
-    assert!(!r.moved && r.message_id == m[2].id, "the same position is not a move");
+    assert!(
+        !r.moved && r.message_id == m[2].id,
+        "the same position is not a move"
+    );
 
     let r = h.mark_read("room", "bob", &m[4].id).await.unwrap();
     assert!(r.moved && r.message_id == m[4].id);
@@ -47,21 +53,39 @@ pub async fn concurrent_marks_keep_the_newest(h: Arc<Harness>) {
         let r = r.unwrap();
         moves += usize::from(r.moved);
         let now_at = ids(&m).iter().position(|id| *id == r.message_id).unwrap();
-        assert!(now_at >= i, "the position after a mark is never older than it");
+        assert!(
+            now_at >= i,
+            "the position after a mark is never older than it"
+        );
     }
     assert!(moves >= 1);
     let last = m.last().unwrap();
     let r = h.mark_read("room", "bob", &m[0].id).await.unwrap();
-    assert!(!r.moved && r.message_id == last.id, "the newest mark won: {r:?}");
+    assert!(
+        !r.moved && r.message_id == last.id,
+        "the newest mark won: {r:?}"
+    );
 }
 
 pub async fn mark_read_needs_a_message_in_the_room(h: Arc<Harness>) {
     let here = post(&h, "here", "alice", "hi").await;
     let there = post(&h, "there", "alice", "hi").await;
-    assert!(matches!(h.mark_read("here", "bob", &there.id).await, Err(Error::NotFound(_))));
-    assert!(matches!(h.mark_read("here", "bob", "no-such-id").await, Err(Error::NotFound(_))));
-    assert!(matches!(h.mark_read("here", "", &here.id).await, Err(Error::InvalidArgument(_))));
-    assert!(matches!(h.mark_read("", "bob", &here.id).await, Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        h.mark_read("here", "bob", &there.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.mark_read("here", "bob", "no-such-id").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.mark_read("here", "", &here.id).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        h.mark_read("", "bob", &here.id).await,
+        Err(Error::InvalidArgument(_))
+    ));
     let unread = h.unread("bob", &["here".into()]).await.unwrap();
     assert_eq!(unread[0].1.last_read, None, "failed marks store nothing");
 }
@@ -83,10 +107,17 @@ pub async fn unread_counts_skip_own_deleted_and_read(h: Arc<Harness>) {
     let _other = post(&h, "other", "alice", "elsewhere").await;
     let rooms = ["room".to_string(), "other".into(), "empty".into()];
 
-    assert_eq!(bob_counts(&h, &rooms).await, [(3, None), (1, None), (0, None)]);
+    assert_eq!(
+        bob_counts(&h, &rooms).await,
+        [(3, None), (1, None), (0, None)]
+    );
 
     h.delete(&a2.id, "alice").await.unwrap();
-    assert_eq!(bob_counts(&h, &rooms).await[0], (2, None), "deleted messages are not unread");
+    assert_eq!(
+        bob_counts(&h, &rooms).await[0],
+        (2, None),
+        "deleted messages are not unread"
+    );
 
     h.mark_read("room", "bob", &a1.id).await.unwrap();
     assert_eq!(bob_counts(&h, &rooms).await[0], (1, Some(a1.id.clone())));
@@ -101,7 +132,10 @@ pub async fn unread_counts_skip_own_deleted_and_read(h: Arc<Harness>) {
     // Alice's view: bob's one message in "room" is all she has not sent.
     let alice = h.unread("alice", &["room".into()]).await.unwrap();
     assert_eq!(alice[0].1.count, 2);
-    assert!(matches!(h.unread("", &rooms).await, Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        h.unread("", &rooms).await,
+        Err(Error::InvalidArgument(_))
+    ));
     assert!(h.unread("bob", &[]).await.unwrap().is_empty());
 }
 
@@ -127,9 +161,27 @@ pub async fn persists_across_reopen() {
             .await
             .unwrap()
             .0;
-        let e = s.post(NewPost { room: "room".into(), sender: "alice".into(), content: "v1".into(), ..NewPost::default() }).await.unwrap().0;
+        let e = s
+            .post(NewPost {
+                room: "room".into(),
+                sender: "alice".into(),
+                content: "v1".into(),
+                ..NewPost::default()
+            })
+            .await
+            .unwrap()
+            .0;
         edited = s.edit(&e.id, "alice", "v2").await.unwrap();
-        let d = s.post(NewPost { room: "room".into(), sender: "bob".into(), content: "bye".into(), ..NewPost::default() }).await.unwrap().0;
+        let d = s
+            .post(NewPost {
+                room: "room".into(),
+                sender: "bob".into(),
+                content: "bye".into(),
+                ..NewPost::default()
+            })
+            .await
+            .unwrap()
+            .0;
         deleted = s.delete(&d.id, "bob").await.unwrap().message;
         s.mark_read("room", "bob", &kept.id).await.unwrap();
     }
@@ -148,7 +200,10 @@ pub async fn persists_across_reopen() {
         .unwrap();
     assert!(!created && again == kept);
     let unread = s.unread("bob", &["room".into()]).await.unwrap();
-    assert_eq!((unread[0].1.count, unread[0].1.last_read.as_deref()), (1, Some(kept.id.as_str())));
+    assert_eq!(
+        (unread[0].1.count, unread[0].1.last_read.as_deref()),
+        (1, Some(kept.id.as_str()))
+    );
     let r = s.mark_read("room", "bob", &kept.id).await.unwrap();
     assert!(!r.moved);
 }

@@ -47,26 +47,44 @@ pub async fn stores_trimmed_content_and_fields(h: Arc<Harness>) {
     assert_eq!(stored.attachments, vec![attachment]);
     assert!(uuid::Uuid::parse_str(&stored.id).unwrap().get_version_num() == 7);
     let now = chat_common::time::now_millis();
-    assert!((now - 60_000..=now).contains(&stored.ts), "server time at insert");
+    assert!(
+        (now - 60_000..=now).contains(&stored.ts),
+        "server time at insert"
+    );
     assert!(matches!(h.get("no-such-id").await, Err(Error::NotFound(_))));
 }
 
 pub async fn client_id_dedupes_per_sender(h: Arc<Harness>) {
-    let (first, created) = h.post(with_client_id("alice", "c-42", "first")).await.unwrap();
+    let (first, created) = h
+        .post(with_client_id("alice", "c-42", "first"))
+        .await
+        .unwrap();
     assert!(created);
-    let (again, created) = h.post(with_client_id("alice", "c-42", "second")).await.unwrap();
+    let (again, created) = h
+        .post(with_client_id("alice", "c-42", "second"))
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(again, first, "the stored message comes back unchanged");
 
     // The key is per sender: bob may use the same client id.
-    let (bobs, created) = h.post(with_client_id("bob", "c-42", "bob's")).await.unwrap();
+    let (bobs, created) = h
+        .post(with_client_id("bob", "c-42", "bob's"))
+        .await
+        .unwrap();
     assert!(created);
     assert_ne!(bobs.id, first.id);
 
     assert_eq!(h.by_client_id("alice", "c-42").await.unwrap(), first);
     assert_eq!(h.by_client_id("bob", "c-42").await.unwrap().id, bobs.id);
-    assert!(matches!(h.by_client_id("carol", "c-42").await, Err(Error::NotFound(_))));
-    assert!(matches!(h.by_client_id("alice", "c-43").await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        h.by_client_id("carol", "c-42").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        h.by_client_id("alice", "c-43").await,
+        Err(Error::NotFound(_))
+    ));
 
     // Posts without a client id are never merged.
     let a = post(&h, "room", "alice", "same").await;
@@ -92,7 +110,10 @@ pub async fn racing_posts_with_one_client_id_store_one(h: Arc<Harness>) {
     }
     assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
     let winner = &results[0].0;
-    assert!(results.iter().all(|(m, _)| m == winner), "every caller sees one message");
+    assert!(
+        results.iter().all(|(m, _)| m == winner),
+        "every caller sees one message"
+    );
     let page = h.history("room", None, None, 50).await.unwrap();
     assert_eq!(ids(&page.messages), [winner.id.as_str()]);
 }
@@ -106,21 +127,46 @@ pub async fn rejects_invalid_posts(h: Arc<Harness>) {
         ..NewPost::default()
     };
     for bad in [
-        NewPost { content: "   \n\t".into(), ..base.clone() },
-        NewPost { content: String::new(), ..base.clone() },
-        NewPost { content: "é".repeat(4001), ..base.clone() },
-        NewPost { room: String::new(), ..base.clone() },
-        NewPost { sender: String::new(), ..base.clone() },
+        NewPost {
+            content: "   \n\t".into(),
+            ..base.clone()
+        },
+        NewPost {
+            content: String::new(),
+            ..base.clone()
+        },
+        NewPost {
+            content: "é".repeat(4001),
+            ..base.clone()
+        },
+        NewPost {
+            room: String::new(),
+            ..base.clone()
+        },
+        NewPost {
+            sender: String::new(),
+            ..base.clone()
+        },
     ] {
         assert!(invalid(h.post(bad).await));
     }
     let (longest, _) = h
-        .post(NewPost { content: format!(" {} ", "é".repeat(4000)), ..base.clone() })
+        .post(NewPost {
+            content: format!(" {} ", "é".repeat(4000)),
+            ..base.clone()
+        })
         .await
         .unwrap();
     assert_eq!(longest.content.chars().count(), 4000);
     // A refused post with a client id stores nothing under it.
-    let refused = NewPost { content: " ".into(), client_id: Some("c".into()), ..base };
+    let refused = NewPost {
+        content: " ".into(),
+        client_id: Some("c".into()),
+        ..base
+    };
     assert!(invalid(h.post(refused).await));
-    assert!(matches!(h.by_client_id("alice", "c").await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        h.by_client_id("alice", "c").await,
+        Err(Error::NotFound(_))
+    ));
 }
