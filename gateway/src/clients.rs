@@ -31,7 +31,11 @@ pub struct Clients {
     pub checks: HealthChecks,
 }
 
-fn endpoint(url: &str, timeout: Option<Duration>, connect_timeout: Duration) -> Result<Endpoint, Error> {
+fn endpoint(
+    url: &str,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+) -> Result<Endpoint, Error> {
     let ep = Endpoint::from_shared(url.to_string())
         .map_err(|e| Error::Config(format!("invalid service URL {url:?}: {e}")))?
         .connect_timeout(connect_timeout)

@@ -81,26 +81,55 @@ impl Config {
             .map_err(|_| Error::Config(format!("HOST {host:?} is not an IP address")))?;
         let d = Limits::default();
         let limits = Limits {
-            max_message_chars: num("MAX_MESSAGE_CHARS", var("MAX_MESSAGE_CHARS"), d.max_message_chars)?,
-            history_default: num("HISTORY_DEFAULT_LIMIT", var("HISTORY_DEFAULT_LIMIT"), d.history_default)?,
+            max_message_chars: num(
+                "MAX_MESSAGE_CHARS",
+                var("MAX_MESSAGE_CHARS"),
+                d.max_message_chars,
+            )?,
+            history_default: num(
+                "HISTORY_DEFAULT_LIMIT",
+                var("HISTORY_DEFAULT_LIMIT"),
+                d.history_default,
+            )?,
             history_max: num("HISTORY_MAX_LIMIT", var("HISTORY_MAX_LIMIT"), d.history_max)?,
-            max_upload_bytes: num("MAX_UPLOAD_BYTES", var("MAX_UPLOAD_BYTES"), d.max_upload_bytes)?,
-            messages_per_sec: num("RATE_MESSAGES_PER_SEC", var("RATE_MESSAGES_PER_SEC"), d.messages_per_sec)?,
-            messages_burst: num("RATE_MESSAGES_BURST", var("RATE_MESSAGES_BURST"), d.messages_burst)?,
+            max_upload_bytes: num(
+                "MAX_UPLOAD_BYTES",
+                var("MAX_UPLOAD_BYTES"),
+                d.max_upload_bytes,
+            )?,
+            messages_per_sec: num(
+                "RATE_MESSAGES_PER_SEC",
+                var("RATE_MESSAGES_PER_SEC"),
+                d.messages_per_sec,
+            )?,
+            messages_burst: num(
+                "RATE_MESSAGES_BURST",
+                var("RATE_MESSAGES_BURST"),
+                d.messages_burst,
+            )?,
             notifications_per_sec: num(
                 "RATE_NOTIFICATIONS_PER_SEC",
                 var("RATE_NOTIFICATIONS_PER_SEC"),
                 d.notifications_per_sec,
             )?,
         };
-        if limits.messages_per_sec == 0 || limits.messages_burst == 0 || limits.notifications_per_sec == 0 {
+        if limits.messages_per_sec == 0
+            || limits.messages_burst == 0
+            || limits.notifications_per_sec == 0
+        {
             return Err(Error::Config("rate limits must be at least 1".into()));
         }
-        let parser = match var("CHAT_PARSER").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let parser = match var("CHAT_PARSER")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("json") => Parser::Json,
             Some("msgpack") => Parser::Msgpack,
             Some(other) => {
-                return Err(Error::Config(format!("CHAT_PARSER must be json or msgpack, got {other:?}")));
+                return Err(Error::Config(format!(
+                    "CHAT_PARSER must be json or msgpack, got {other:?}"
+                )));
             }
         };
         Ok(Self {
@@ -111,7 +140,11 @@ impl Config {
             web_dir: var("WEB_DIR").map(PathBuf::from),
             public_url: var("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
             client_url: var("CLIENT_URL"),
-            grpc_timeout: Duration::from_millis(num("GRPC_TIMEOUT_MS", var("GRPC_TIMEOUT_MS"), 5000)?),
+            grpc_timeout: Duration::from_millis(num(
+                "GRPC_TIMEOUT_MS",
+                var("GRPC_TIMEOUT_MS"),
+                5000,
+            )?),
             redis_url: var("REDIS_URL"),
             parser,
             limits,

@@ -78,7 +78,9 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal(_) | Error::Config(_) | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Internal(_) | Error::Config(_) | Error::Io(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -119,7 +121,9 @@ impl From<tonic::Status> for Error {
             Code::ResourceExhausted => Error::RateLimited(msg),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                 tracing::warn!(status = ?s.code(), %msg, "service unavailable");
-                Error::Unavailable("A backend service is not answering; please try again shortly".into())
+                Error::Unavailable(
+                    "A backend service is not answering; please try again shortly".into(),
+                )
             }
             _ => {
                 tracing::error!(status = ?s.code(), %msg, "service error");
@@ -134,7 +138,11 @@ impl IntoResponse for Error {
         if matches!(self.code(), ErrorCode::Internal) {
             tracing::error!(error = ?self, "request failed");
         }
-        (self.http_status(), Json(serde_json::json!({ "error": self.client_message() }))).into_response()
+        (
+            self.http_status(),
+            Json(serde_json::json!({ "error": self.client_message() })),
+        )
+            .into_response()
     }
 }
 
@@ -159,7 +167,11 @@ mod tests {
             (Code::Internal, ErrorCode::Internal),
         ];
         for (grpc, code) in cases {
-            assert_eq!(Error::from(tonic::Status::new(grpc, "x")).code(), code, "{grpc:?}");
+            assert_eq!(
+                Error::from(tonic::Status::new(grpc, "x")).code(),
+                code,
+                "{grpc:?}"
+            );
         }
     }
 
@@ -170,6 +182,9 @@ mod tests {
         assert_eq!(ack["error"]["code"], "INTERNAL");
         assert!(!ack["error"]["message"].as_str().unwrap().contains("/var/x"));
         let e = Error::Forbidden("Join the room first".into()).chat_error("sendMessage");
-        assert_eq!(e, serde_json::json!({"event":"sendMessage","code":"FORBIDDEN","message":"Join the room first"}));
+        assert_eq!(
+            e,
+            serde_json::json!({"event":"sendMessage","code":"FORBIDDEN","message":"Join the room first"})
+        );
     }
 }

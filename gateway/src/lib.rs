@@ -41,6 +41,8 @@ pub async fn serve(
     let app = socket::attach(state.clone(), http::router(state.clone())).await?;
     let app = http::around(app, &state.config)?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

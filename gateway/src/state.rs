@@ -53,8 +53,9 @@ impl AppState {
 fn is_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
+        && h.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        })
 }
 
 #[cfg(test)]
@@ -70,15 +71,27 @@ mod tests {
     #[tokio::test]
     async fn public_base_prefers_the_configured_url() {
         let s = state(Some("https://chat.example.org"));
-        assert_eq!(s.public_base(Some("evil.test"), None), "https://chat.example.org");
+        assert_eq!(
+            s.public_base(Some("evil.test"), None),
+            "https://chat.example.org"
+        );
     }
 
     #[tokio::test]
     async fn public_base_follows_host_and_forwarded_proto() {
         let s = state(None);
-        assert_eq!(s.public_base(Some("localhost:5000"), None), "http://localhost:5000");
-        assert_eq!(s.public_base(Some("chat.test"), Some("https")), "https://chat.test");
-        assert_eq!(s.public_base(Some("chat.test"), Some("gopher")), "http://chat.test");
+        assert_eq!(
+            s.public_base(Some("localhost:5000"), None),
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            s.public_base(Some("chat.test"), Some("https")),
+            "https://chat.test"
+        );
+        assert_eq!(
+            s.public_base(Some("chat.test"), Some("gopher")),
+            "http://chat.test"
+        );
         assert_eq!(s.public_base(None, None), "http://localhost");
         assert_eq!(s.public_base(Some("a.test/x?y"), None), "http://localhost");
         assert_eq!(s.media_url("http://h", "m1"), "http://h/media/m1");

@@ -57,13 +57,17 @@ impl Verifier {
     }
 
     pub fn set_key(&self, pem: &str, issuer: &str) -> Result<(), Error> {
-        let decoding = DecodingKey::from_ed_pem(pem.as_bytes())
-            .map_err(|e| Error::Internal(format!("auth service sent an unusable public key: {e}")))?;
+        let decoding = DecodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| {
+            Error::Internal(format!("auth service sent an unusable public key: {e}"))
+        })?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.leeway = 5;
-        let key = Arc::new(Key { decoding, validation });
+        let key = Arc::new(Key {
+            decoding,
+            validation,
+        });
         *self.key.write().unwrap_or_else(|p| p.into_inner()) = Some(key);
         Ok(())
     }

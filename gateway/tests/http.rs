@@ -12,10 +12,11 @@ use tokio::net::TcpListener;
 
 /// A 1×1 PNG.
 const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
-    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
-    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d,
-    0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 struct Stack {
@@ -96,21 +97,43 @@ impl Stack {
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let res = self.http.post(self.url(path)).json(&body).send().await.unwrap();
+        let res = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         read(res).await
     }
 
     async fn register(&self, username: &str) -> Value {
         let (status, body) = self
-            .post("/register", json!({"username": username, "password": "correct horse"}))
+            .post(
+                "/register",
+                json!({"username": username, "password": "correct horse"}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
 
-    async fn upload(&self, token: Option<&str>, field: &str, name: &str, mime: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-        let part = Part::bytes(bytes).file_name(name.to_string()).mime_str(mime).unwrap();
-        let mut req = self.http.post(self.url("/upload")).multipart(Form::new().part(field.to_string(), part));
+    async fn upload(
+        &self,
+        token: Option<&str>,
+        field: &str,
+        name: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let part = Part::bytes(bytes)
+            .file_name(name.to_string())
+            .mime_str(mime)
+            .unwrap();
+        let mut req = self
+            .http
+            .post(self.url("/upload"))
+            .multipart(Form::new().part(field.to_string(), part));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -124,14 +147,18 @@ async fn read(res: reqwest::Response) -> (StatusCode, Value) {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {bytes:?}"))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {bytes:?}"))
     };
     (status, body)
 }
 
 fn assert_error(status: StatusCode, body: &Value, expected: StatusCode) {
     assert_eq!(status, expected, "{body}");
-    assert!(body["error"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
     assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
 }
 
@@ -141,40 +168,96 @@ async fn accounts_and_sessions() {
 
     let alice = s.register("Alice").await;
     let token = alice["token"].as_str().unwrap().to_string();
-    assert!(alice["refreshToken"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        alice["refreshToken"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
     assert_eq!(alice["user"]["username"], "Alice");
     assert_eq!(alice["user"]["avatar"], Value::Null);
     assert!(alice["user"]["id"].as_str().is_some_and(|t| !t.is_empty()));
 
-    let (status, body) = s.post("/register", json!({"username": "alice", "password": "another one"})).await;
+    let (status, body) = s
+        .post(
+            "/register",
+            json!({"username": "alice", "password": "another one"}),
+        )
+        .await;
     assert_error(status, &body, StatusCode::CONFLICT);
-    let (status, body) = s.post("/register", json!({"username": "a", "password": "correct horse"})).await;
+    let (status, body) = s
+        .post(
+            "/register",
+            json!({"username": "a", "password": "correct horse"}),
+        )
+        .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST);
-    let res = s.http.post(s.url("/register")).header("content-type", "application/json").body("{\"username\":").send().await.unwrap();
+    let res = s
+        .http
+        .post(s.url("/register"))
+        .header("content-type", "application/json")
+        .body("{\"username\":")
+        .send()
+        .await
+        .unwrap();
     let (status, body) = read(res).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST);
 
-    let (status, login) = s.post("/login", json!({"username": "Alice", "password": "correct horse"})).await;
+    let (status, login) = s
+        .post(
+            "/login",
+            json!({"username": "Alice", "password": "correct horse"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{login}");
     assert_eq!(login["user"], alice["user"]);
-    for wrong in [json!({"username": "Alice", "password": "wrong horse"}), json!({"username": "nobody", "password": "correct horse"}), json!({})] {
+    for wrong in [
+        json!({"username": "Alice", "password": "wrong horse"}),
+        json!({"username": "nobody", "password": "correct horse"}),
+        json!({}),
+    ] {
         let (status, body) = s.post("/login", wrong).await;
-        assert_eq!((status, body), (StatusCode::UNAUTHORIZED, json!({"error": "Invalid credentials"})));
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "Invalid credentials"})
+            )
+        );
     }
 
-    let res = s.http.get(s.url("/me")).bearer_auth(&token).send().await.unwrap();
+    let res = s
+        .http
+        .get(s.url("/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     let (status, me) = read(res).await;
     assert_eq!((status, &me), (StatusCode::OK, &alice["user"]));
     let (status, body) = read(s.http.get(s.url("/me")).send().await.unwrap()).await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED);
-    let (status, body) = read(s.http.get(s.url("/me")).bearer_auth("not.a.token").send().await.unwrap()).await;
+    let (status, body) = read(
+        s.http
+            .get(s.url("/me"))
+            .bearer_auth("not.a.token")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED);
 
     let first = login["refreshToken"].as_str().unwrap();
     let (status, pair) = s.post("/refresh", json!({"refreshToken": first})).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     assert_eq!(pair.as_object().unwrap().len(), 2, "{pair}");
-    let res = s.http.get(s.url("/me")).bearer_auth(pair["token"].as_str().unwrap()).send().await.unwrap();
+    let res = s
+        .http
+        .get(s.url("/me"))
+        .bearer_auth(pair["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let (status, body) = s.post("/refresh", json!({"refreshToken": first})).await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED);
@@ -195,43 +278,91 @@ async fn uploads_and_downloads() {
     let token = bob["token"].as_str().unwrap();
 
     let text = b"<html><script>alert(1)</script></html>".to_vec();
-    let (status, file) = s.upload(Some(token), "file", "page.html", "text/html", text.clone()).await;
+    let (status, file) = s
+        .upload(Some(token), "file", "page.html", "text/html", text.clone())
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{file}");
     assert_eq!(file["size"], text.len());
     assert_eq!(file["name"], "page.html");
     let id = file["id"].as_str().unwrap();
     assert_eq!(file["url"], format!("{}/media/{id}", s.base));
-    let res = s.http.get(file["url"].as_str().unwrap()).send().await.unwrap();
+    let res = s
+        .http
+        .get(file["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["content-type"], file["contentType"].as_str().unwrap());
-    assert!(h["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     assert!(h["cache-control"].to_str().unwrap().contains("max-age"));
     assert_eq!(res.bytes().await.unwrap().as_ref(), text.as_slice());
 
-    let (status, avatar) = s.upload(Some(token), "avatar", "me.png", "image/png", PNG.to_vec()).await;
+    let (status, avatar) = s
+        .upload(Some(token), "avatar", "me.png", "image/png", PNG.to_vec())
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{avatar}");
     assert_eq!(avatar["contentType"], "image/png");
-    let (_, me) = read(s.http.get(s.url("/me")).bearer_auth(token).send().await.unwrap()).await;
+    let (_, me) = read(
+        s.http
+            .get(s.url("/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(me["avatar"], avatar["url"]);
-    let res = s.http.get(avatar["url"].as_str().unwrap()).send().await.unwrap();
+    let res = s
+        .http
+        .get(avatar["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-type"], "image/png");
     assert!(res.headers().get("content-disposition").is_none());
     assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
 
     // An avatar is judged by its bytes, whatever its name says.
-    let (status, body) = s.upload(Some(token), "avatar", "fake.png", "image/png", text.clone()).await;
+    let (status, body) = s
+        .upload(Some(token), "avatar", "fake.png", "image/png", text.clone())
+        .await;
     assert_error(status, &body, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-    let (status, body) = s.upload(Some(token), "file", "big.bin", "application/octet-stream", vec![7; 100 * 1024]).await;
+    let (status, body) = s
+        .upload(
+            Some(token),
+            "file",
+            "big.bin",
+            "application/octet-stream",
+            vec![7; 100 * 1024],
+        )
+        .await;
     assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE);
-    let (status, body) = s.upload(Some(token), "other", "a.txt", "text/plain", b"hi".to_vec()).await;
+    let (status, body) = s
+        .upload(Some(token), "other", "a.txt", "text/plain", b"hi".to_vec())
+        .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST);
-    let (status, body) = s.upload(None, "file", "a.txt", "text/plain", b"hi".to_vec()).await;
+    let (status, body) = s
+        .upload(None, "file", "a.txt", "text/plain", b"hi".to_vec())
+        .await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED);
 
-    let (status, body) = read(s.http.get(s.url("/media/00000000-0000-0000-0000-000000000000")).send().await.unwrap()).await;
+    let (status, body) = read(
+        s.http
+            .get(s.url("/media/00000000-0000-0000-0000-000000000000"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &body, StatusCode::NOT_FOUND);
 }
 
@@ -244,7 +375,15 @@ async fn the_media_service_limit_is_a_413_too() {
     .await;
     let carol = s.register("carol").await;
     let token = carol["token"].as_str().unwrap();
-    let (status, body) = s.upload(Some(token), "file", "mid.bin", "application/octet-stream", vec![1; 32 * 1024]).await;
+    let (status, body) = s
+        .upload(
+            Some(token),
+            "file",
+            "mid.bin",
+            "application/octet-stream",
+            vec![1; 32 * 1024],
+        )
+        .await;
     assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -261,13 +400,27 @@ async fn operations_routes_and_error_shapes() {
 
     let res = s.http.get(s.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = res.text().await.unwrap();
     assert!(text.contains("http_requests_total{"), "{text}");
     assert!(text.contains("route=\"/healthz\""), "{text}");
-    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
 
-    let res = s.http.get(s.url("/healthz")).header("x-request-id", "req-42").send().await.unwrap();
+    let res = s
+        .http
+        .get(s.url("/healthz"))
+        .header("x-request-id", "req-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "req-42");
     let res = s
         .http

@@ -30,7 +30,10 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("{component} failed: {reason}")]
-    Failed { component: &'static str, reason: String },
+    Failed {
+        component: &'static str,
+        reason: String,
+    },
     #[error("{0} stopped on its own")]
     Stopped(&'static str),
 }
@@ -70,7 +73,11 @@ impl System {
         auth.listen_addr = local_addr(&listener)?;
         auth.data_dir = data_dir.clone();
         let auth_url = url_of(auth.listen_addr);
-        spawn(&mut tasks, "auth", chat_auth::serve(auth, listener, cancel.clone().cancelled_owned()));
+        spawn(
+            &mut tasks,
+            "auth",
+            chat_auth::serve(auth, listener, cancel.clone().cancelled_owned()),
+        );
 
         let listener = bind("MESSAGE_GRPC_ADDR").await?;
         let mut message = chat_message::Config::from_env().map_err(config_error("message"))?;
@@ -88,16 +95,22 @@ impl System {
         media.listen_addr = local_addr(&listener)?;
         media.data_dir = data_dir.clone();
         let media_url = url_of(media.listen_addr);
-        spawn(&mut tasks, "media", chat_media::serve(media, listener, cancel.clone().cancelled_owned()));
+        spawn(
+            &mut tasks,
+            "media",
+            chat_media::serve(media, listener, cancel.clone().cancelled_owned()),
+        );
 
         let mut gateway = chat_gateway::Config::from_env().map_err(config_error("gateway"))?;
         gateway.auth_url = auth_url;
         gateway.message_url = message_url;
         gateway.media_url = media_url;
-        let listener = TcpListener::bind(gateway.listen_addr).await.map_err(|source| Error::Io {
-            what: format!("cannot listen on {} (HOST/PORT)", gateway.listen_addr),
-            source,
-        })?;
+        let listener = TcpListener::bind(gateway.listen_addr)
+            .await
+            .map_err(|source| Error::Io {
+                what: format!("cannot listen on {} (HOST/PORT)", gateway.listen_addr),
+                source,
+            })?;
         let gateway_addr = local_addr(&listener)?;
         spawn(
             &mut tasks,
@@ -208,9 +221,15 @@ mod tests {
 
     #[test]
     fn wildcard_addresses_are_dialled_over_loopback() {
-        assert_eq!(url_of("0.0.0.0:9000".parse().unwrap()), "http://127.0.0.1:9000");
+        assert_eq!(
+            url_of("0.0.0.0:9000".parse().unwrap()),
+            "http://127.0.0.1:9000"
+        );
         assert_eq!(url_of("[::]:9000".parse().unwrap()), "http://[::1]:9000");
-        assert_eq!(url_of("127.0.0.1:41000".parse().unwrap()), "http://127.0.0.1:41000");
+        assert_eq!(
+            url_of("127.0.0.1:41000".parse().unwrap()),
+            "http://127.0.0.1:41000"
+        );
     }
 
     #[tokio::test]

@@ -3,17 +3,18 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chat_proto::auth::v1::{
-    AuthResponse, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest, TokenPair,
-    get_user_request,
+    AuthResponse, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest,
+    TokenPair, get_user_request,
 };
 use serde::Deserialize;
 use serde_json::json;
 
 use super::bearer::Bearer;
-use super::json::{Json, parse};
+use super::json::{Json, body_error, parse};
 use super::user::{PublicBase, UserView};
 use crate::error::Error;
 use crate::state::AppState;
@@ -82,7 +83,10 @@ pub async fn login(
     Ok(session(&state, &base, res)?.into_response())
 }
 
-pub async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshBody>) -> Result<Response, Error> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshBody>,
+) -> Result<Response, Error> {
     if body.refresh_token.is_empty() {
         return Err(Error::Unauthorized(INVALID_REFRESH.into()));
     }
@@ -106,7 +110,11 @@ pub async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshBody
 
 /// Always 204 unless the auth service is unreachable: logging out twice, or
 /// with a token that never existed, is not the client's problem.
-pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, Error> {
+pub async fn logout(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, Error> {
+    let body = body.map_err(body_error)?;
     let token = if body.iter().all(u8::is_ascii_whitespace) {
         String::new()
     } else {
@@ -117,13 +125,14 @@ pub async fn logout(State(state): State<AppState>, body: Bytes) -> Result<Status
             .clients
             .auth
             .clone()
-            .logout(LogoutRequest { refresh_token: token })
+            .logout(LogoutRequest {
+                refresh_token: token,
+            })
             .await;
-        if let Err(s) = res {
-            match Error::from(s) {
-                e @ (Error::Unavailable(_) | Error::Internal(_)) => return Err(e),
-                _ => {}
-            }
+        if let Err(s) = res
+            && let e @ (Error::Unavailable(_) | Error::Internal(_)) = Error::from(s)
+        {
+            return Err(e);
         }
     }
     Ok(StatusCode::NO_CONTENT)
@@ -156,9 +165,15 @@ fn tokens(pair: TokenPair) -> serde_json::Value {
 }
 
 /// `{token, refreshToken, user}`.
-fn session(state: &AppState, base: &str, res: AuthResponse) -> Result<axum::Json<serde_json::Value>, Error> {
+fn session(
+    state: &AppState,
+    base: &str,
+    res: AuthResponse,
+) -> Result<axum::Json<serde_json::Value>, Error> {
     let (Some(pair), Some(user)) = (res.tokens, res.user) else {
-        return Err(Error::Internal("auth service answered without tokens or user".into()));
+        return Err(Error::Internal(
+            "auth service answered without tokens or user".into(),
+        ));
     };
     let mut body = tokens(pair);
     body["user"] = json!(UserView::new(state, base, user));

@@ -23,7 +23,8 @@ pub fn layer(client_url: Option<&str>) -> Result<CorsLayer, Error> {
     let origins = origins
         .into_iter()
         .map(|o| {
-            HeaderValue::from_str(o).map_err(|_| Error::Config(format!("CLIENT_URL has an invalid origin {o:?}")))
+            HeaderValue::from_str(o)
+                .map_err(|_| Error::Config(format!("CLIENT_URL has an invalid origin {o:?}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     // A named origin may send cookies (Socket.IO's `withCredentials`),
@@ -31,9 +32,18 @@ pub fn layer(client_url: Option<&str>) -> Result<CorsLayer, Error> {
     Ok(CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([header::CONTENT_DISPOSITION, header::HeaderName::from_static("x-request-id")]))
+        .expose_headers([
+            header::CONTENT_DISPOSITION,
+            header::HeaderName::from_static("x-request-id"),
+        ]))
 }
 
 #[cfg(test)]
@@ -49,7 +59,10 @@ mod tests {
         let app = Router::new()
             .route("/", get(|| async { "hi" }))
             .layer(layer(client_url).unwrap());
-        let req = Request::get("/").header("origin", origin).body(Body::empty()).unwrap();
+        let req = Request::get("/")
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap();
         let res = app.oneshot(req).await.unwrap();
         res.headers()
             .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
@@ -60,7 +73,10 @@ mod tests {
     async fn any_origin_unless_client_url_is_set() {
         assert_eq!(allowed(None, "http://x.test").await.as_deref(), Some("*"));
         let only = Some("http://app.test, http://other.test/");
-        assert_eq!(allowed(only, "http://other.test").await.as_deref(), Some("http://other.test"));
+        assert_eq!(
+            allowed(only, "http://other.test").await.as_deref(),
+            Some("http://other.test")
+        );
         assert_eq!(allowed(only, "http://evil.test").await, None);
         assert!(layer(Some("bad\norigin")).is_err());
     }

@@ -20,7 +20,11 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match summarize(check_all(&state).await) {
         Ok(()) => (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response(),
-        Err(text) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "error": text }))).into_response(),
+        Err(text) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "error": text })),
+        )
+            .into_response(),
     }
 }
 
@@ -30,7 +34,9 @@ pub async fn check_all(state: &AppState) -> Vec<(String, bool)> {
     let services = state.clients.health.iter().map(|(name, client)| {
         let mut client = client.clone();
         async move {
-            let check = client.check(HealthCheckRequest { service: String::new() });
+            let check = client.check(HealthCheckRequest {
+                service: String::new(),
+            });
             let up = matches!(
                 tokio::time::timeout(timeout, check).await,
                 Ok(Ok(res)) if res.get_ref().status == ServingStatus::Serving as i32
@@ -38,10 +44,15 @@ pub async fn check_all(state: &AppState) -> Vec<(String, bool)> {
             (name.to_string(), up)
         }
     });
-    let extras = state.clients.checks.pending().into_iter().map(|(name, check)| async move {
-        let up = tokio::time::timeout(timeout, check).await.unwrap_or(false);
-        (name, up)
-    });
+    let extras = state
+        .clients
+        .checks
+        .pending()
+        .into_iter()
+        .map(|(name, check)| async move {
+            let up = tokio::time::timeout(timeout, check).await.unwrap_or(false);
+            (name, up)
+        });
     let mut results = join_all(services).await;
     // Tokens cannot be checked until the auth service's key is in; say so
     // rather than report a healthy gateway that refuses every client.
@@ -54,7 +65,11 @@ pub async fn check_all(state: &AppState) -> Vec<(String, bool)> {
 
 /// `Ok` when all are up, else `"unavailable: a, b"`.
 pub fn summarize(results: Vec<(String, bool)>) -> Result<(), String> {
-    let down: Vec<String> = results.into_iter().filter(|(_, up)| !up).map(|(n, _)| n).collect();
+    let down: Vec<String> = results
+        .into_iter()
+        .filter(|(_, up)| !up)
+        .map(|(n, _)| n)
+        .collect();
     if down.is_empty() {
         Ok(())
     } else {
@@ -69,7 +84,8 @@ mod tests {
 
     #[test]
     fn names_only_what_is_down() {
-        let r = |v: &[(&str, bool)]| summarize(v.iter().map(|(n, u)| (n.to_string(), *u)).collect());
+        let r =
+            |v: &[(&str, bool)]| summarize(v.iter().map(|(n, u)| (n.to_string(), *u)).collect());
         assert_eq!(r(&[("auth", true), ("media", true)]), Ok(()));
         assert_eq!(
             r(&[("auth", false), ("message", true), ("media", false)]),
@@ -94,7 +110,10 @@ mod tests {
         });
         let started = std::time::Instant::now();
         let res = summarize(check_all(&state).await);
-        assert_eq!(res, Err("unavailable: auth, message, media, redis, slow".into()));
+        assert_eq!(
+            res,
+            Err("unavailable: auth, message, media, redis, slow".into())
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

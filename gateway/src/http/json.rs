@@ -5,6 +5,7 @@
 //! clients send it, but a `curl -d` user gets the same answer.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -25,7 +26,10 @@ where
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge("The request body is too large".into())
             } else {
-                Error::InvalidInput(format!("Could not read the request body: {}", rejection.body_text()))
+                Error::InvalidInput(format!(
+                    "Could not read the request body: {}",
+                    rejection.body_text()
+                ))
             }
         })?;
         parse(&bytes).map(Json)
@@ -37,7 +41,9 @@ where
 /// bodies).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::InvalidInput("The request body must be a JSON object".into()));
+        return Err(Error::InvalidInput(
+            "The request body must be a JSON object".into(),
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let what = match e.classify() {
@@ -66,7 +72,10 @@ mod tests {
         username: String,
     }
 
-    async fn call(body: &'static str, content_type: Option<&str>) -> (StatusCode, serde_json::Value) {
+    async fn call(
+        body: &'static str,
+        content_type: Option<&str>,
+    ) -> (StatusCode, serde_json::Value) {
         async fn handler(Json(_): Json<Creds>) -> impl IntoResponse {
             StatusCode::NO_CONTENT
         }
@@ -75,7 +84,10 @@ mod tests {
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
-        let res = app.oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let res = app
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
         let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
         let json = if bytes.is_empty() {
@@ -102,7 +114,12 @@ mod tests {
         assert!(body["error"].as_str().unwrap().contains("username"));
         let (status, body) = call("{\"username\": 7}", Some("application/json")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(body["error"].as_str().unwrap().starts_with("Invalid request body"));
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid request body")
+        );
         let (status, _) = call("", None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }

@@ -5,7 +5,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chat_proto::media::v1::{DownloadRequest, DownloadResponse, MediaInfo, download_response::Part};
+use chat_proto::media::v1::{
+    DownloadRequest, DownloadResponse, MediaInfo, download_response::Part,
+};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio_stream::StreamExt;
 
@@ -17,7 +19,10 @@ const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 /// Only these are shown inline; SVG and HTML can carry script.
 const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
-pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, Error> {
+pub async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
     let not_found = || Error::NotFound("No such file".into());
     let timeout = state.config.grpc_timeout;
     let mut media = state.clients.media_stream.clone();
@@ -30,8 +35,14 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
         Ok::<_, tonic::Status>((first, stream))
     };
     let (first, stream) = match tokio::time::timeout(timeout, first).await {
-        Err(_) => return Err(Error::Unavailable("The media service is not answering".into())),
-        Ok(Err(s)) if s.code() == tonic::Code::NotFound || s.code() == tonic::Code::InvalidArgument => {
+        Err(_) => {
+            return Err(Error::Unavailable(
+                "The media service is not answering".into(),
+            ));
+        }
+        Ok(Err(s))
+            if s.code() == tonic::Code::NotFound || s.code() == tonic::Code::InvalidArgument =>
+        {
             return Err(not_found());
         }
         Ok(res) => res?,
@@ -40,7 +51,9 @@ pub async fn download(State(state): State<AppState>, Path(id): Path<String>) -> 
         part: Some(Part::Info(info)),
     }) = first
     else {
-        return Err(Error::Internal(format!("media download of {id} did not start with its metadata")));
+        return Err(Error::Internal(format!(
+            "media download of {id} did not start with its metadata"
+        )));
     };
 
     // Each chunk must arrive within the gRPC timeout; the whole file may
@@ -67,8 +80,14 @@ fn headers(info: &MediaInfo) -> HeaderMap {
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_TYPE, content_type);
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
     if !info.sha256.is_empty()
         && let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", info.sha256))
     {
@@ -92,12 +111,22 @@ fn disposition(content_type: &str, name: &str) -> Option<HeaderValue> {
     if INLINE_TYPES.contains(&essence.as_str()) {
         return None;
     }
-    let name = if name.trim().is_empty() { "download" } else { name };
+    let name = if name.trim().is_empty() {
+        "download"
+    } else {
+        name
+    };
     // A plain-ASCII fallback for old clients, the exact name (RFC 5987) for
     // the rest.
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
         .remove(b'!')
@@ -125,12 +154,29 @@ mod tests {
 
     #[test]
     fn raster_images_are_inline_everything_else_an_attachment() {
-        for t in ["image/png", "image/jpeg", "image/gif", "image/webp", "IMAGE/PNG; charset=x"] {
+        for t in [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "IMAGE/PNG; charset=x",
+        ] {
             assert!(disposition(t, "a.png").is_none(), "{t}");
         }
-        for t in ["image/svg+xml", "text/html", "application/pdf", "application/octet-stream", ""] {
+        for t in [
+            "image/svg+xml",
+            "text/html",
+            "application/pdf",
+            "application/octet-stream",
+            "",
+        ] {
             let d = disposition(t, "a.bin").unwrap();
-            assert!(d.to_str().unwrap().starts_with("attachment; filename=\"a.bin\""), "{t}");
+            assert!(
+                d.to_str()
+                    .unwrap()
+                    .starts_with("attachment; filename=\"a.bin\""),
+                "{t}"
+            );
         }
     }
 
@@ -164,7 +210,12 @@ mod tests {
         assert_eq!(h[header::CONTENT_TYPE], "image/svg+xml");
         assert_eq!(h[header::CONTENT_LENGTH], "12");
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert!(h[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+        assert!(
+            h[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
         assert!(h.contains_key(header::CONTENT_DISPOSITION));
         assert_eq!(h[header::ETAG], "\"ab\"");
     }

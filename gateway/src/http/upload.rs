@@ -65,7 +65,11 @@ pub async fn upload(
 }
 
 /// Finds the file field and streams it to the media service.
-async fn receive(state: &AppState, owner: &str, multipart: &mut Multipart) -> Result<MediaInfo, Error> {
+async fn receive(
+    state: &AppState,
+    owner: &str,
+    multipart: &mut Multipart,
+) -> Result<MediaInfo, Error> {
     let field = loop {
         match multipart.next_field().await.map_err(multipart_error)? {
             None => {
@@ -138,14 +142,21 @@ async fn pump(
             // The call ended (usually with an error): its answer says why.
             Err(mpsc::error::SendTimeoutError::Closed(_)) => return std::future::pending().await,
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                return Err(Error::Unavailable("The media service stopped accepting the upload".into()));
+                return Err(Error::Unavailable(
+                    "The media service stopped accepting the upload".into(),
+                ));
             }
         }
     }
     Ok(())
 }
 
-async fn set_avatar(state: &AppState, user_id: &str, owner: &str, media_id: &str) -> Result<(), Error> {
+async fn set_avatar(
+    state: &AppState,
+    user_id: &str,
+    owner: &str,
+    media_id: &str,
+) -> Result<(), Error> {
     let res = state
         .clients
         .auth
@@ -181,7 +192,10 @@ async fn drain(mut multipart: Multipart) {
 }
 
 fn too_large(max: u64) -> Error {
-    Error::PayloadTooLarge(format!("The file is larger than the {} limit", human_size(max)))
+    Error::PayloadTooLarge(format!(
+        "The file is larger than the {} limit",
+        human_size(max)
+    ))
 }
 
 /// The media service's refusals in the words of PROTOCOL.md's upload row.
@@ -204,7 +218,7 @@ fn multipart_error(e: MultipartError) -> Error {
 
 fn human_size(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes}-byte")
@@ -218,15 +232,30 @@ mod tests {
     #[test]
     fn media_refusals_map_to_the_upload_statuses() {
         let status = |code| upload_error(tonic::Status::new(code, "x")).http_status();
-        assert_eq!(status(tonic::Code::FailedPrecondition), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        assert_eq!(status(tonic::Code::ResourceExhausted), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(status(tonic::Code::InvalidArgument), StatusCode::BAD_REQUEST);
-        assert_eq!(status(tonic::Code::Unavailable), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            status(tonic::Code::FailedPrecondition),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert_eq!(
+            status(tonic::Code::ResourceExhausted),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            status(tonic::Code::InvalidArgument),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(tonic::Code::Unavailable),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     #[test]
     fn limits_read_like_a_person_wrote_them() {
-        assert_eq!(too_large(10 * 1024 * 1024).to_string(), "The file is larger than the 10 MiB limit");
+        assert_eq!(
+            too_large(10 * 1024 * 1024).to_string(),
+            "The file is larger than the 10 MiB limit"
+        );
         assert_eq!(human_size(1000), "1000-byte");
     }
 }

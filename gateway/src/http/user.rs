@@ -46,8 +46,11 @@ impl FromRequestParts<AppState> for PublicBase {
             .or_else(|| header(HOST.as_str()))
             .map(|h| h.split(',').next().unwrap_or(h).trim().to_string())
             .or_else(|| parts.uri.authority().map(|a| a.to_string()));
-        let proto = header("x-forwarded-proto").map(|p| p.split(',').next().unwrap_or(p).trim().to_string());
-        Ok(PublicBase(state.public_base(host.as_deref(), proto.as_deref())))
+        let proto = header("x-forwarded-proto")
+            .map(|p| p.split(',').next().unwrap_or(p).trim().to_string());
+        Ok(PublicBase(
+            state.public_base(host.as_deref(), proto.as_deref()),
+        ))
     }
 }
 

@@ -17,7 +17,9 @@ use crate::state::AppState;
 
 pub fn with_fallbacks(api: Router<AppState>, web_dir: Option<&Path>) -> Router<AppState> {
     let Some(dir) = web_dir else {
-        return api.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
+        return api
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed);
     };
     let dir = Arc::new(dir.to_path_buf());
     let web = dir.clone();
@@ -93,7 +95,11 @@ mod tests {
     use axum::routing::post;
 
     async fn get(app: &Router, method: Method, path: &str) -> (StatusCode, String) {
-        let req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
         let res = app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let body = to_bytes(res.into_body(), 1 << 20).await.unwrap();
@@ -109,10 +115,16 @@ mod tests {
     #[tokio::test]
     async fn without_a_web_dir_unknown_routes_are_json_errors() {
         let app = app(None);
-        assert_eq!(get(&app, Method::GET, "/nope").await, (StatusCode::NOT_FOUND, r#"{"error":"Not found"}"#.into()));
+        assert_eq!(
+            get(&app, Method::GET, "/nope").await,
+            (StatusCode::NOT_FOUND, r#"{"error":"Not found"}"#.into())
+        );
         assert_eq!(
             get(&app, Method::GET, "/login").await,
-            (StatusCode::METHOD_NOT_ALLOWED, r#"{"error":"Method not allowed"}"#.into())
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                r#"{"error":"Method not allowed"}"#.into()
+            )
         );
     }
 
@@ -122,12 +134,33 @@ mod tests {
         std::fs::write(dir.path().join("index.html"), "<html>app</html>").unwrap();
         std::fs::write(dir.path().join("app.js"), "js()").unwrap();
         let app = app(Some(dir.path()));
-        assert_eq!(get(&app, Method::GET, "/").await, (StatusCode::OK, "<html>app</html>".into()));
-        assert_eq!(get(&app, Method::GET, "/app.js").await, (StatusCode::OK, "js()".into()));
-        assert_eq!(get(&app, Method::GET, "/rooms/general").await, (StatusCode::OK, "<html>app</html>".into()));
-        assert_eq!(get(&app, Method::GET, "/login").await, (StatusCode::OK, "<html>app</html>".into()));
-        assert_eq!(get(&app, Method::POST, "/login").await, (StatusCode::OK, "api".into()));
-        assert_eq!(get(&app, Method::GET, "/missing.js").await.0, StatusCode::NOT_FOUND);
-        assert_eq!(get(&app, Method::POST, "/nope").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            get(&app, Method::GET, "/").await,
+            (StatusCode::OK, "<html>app</html>".into())
+        );
+        assert_eq!(
+            get(&app, Method::GET, "/app.js").await,
+            (StatusCode::OK, "js()".into())
+        );
+        assert_eq!(
+            get(&app, Method::GET, "/rooms/general").await,
+            (StatusCode::OK, "<html>app</html>".into())
+        );
+        assert_eq!(
+            get(&app, Method::GET, "/login").await,
+            (StatusCode::OK, "<html>app</html>".into())
+        );
+        assert_eq!(
+            get(&app, Method::POST, "/login").await,
+            (StatusCode::OK, "api".into())
+        );
+        assert_eq!(
+            get(&app, Method::GET, "/missing.js").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            get(&app, Method::POST, "/nope").await.0,
+            StatusCode::NOT_FOUND
+        );
     }
 }

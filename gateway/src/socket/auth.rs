@@ -45,7 +45,9 @@ pub async fn authenticate<A: Adapter>(
     })?;
     let headers = &s.req_parts().headers;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let proto = header("x-forwarded-proto").and_then(|p| p.split(',').next()).map(str::trim);
+    let proto = header("x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .map(str::trim);
     let base_url = st.app.public_base(header("host"), proto);
     s.extensions.insert(Arc::new(Identity {
         user_id: claims.sub,

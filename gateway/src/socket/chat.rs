@@ -2,7 +2,9 @@
 //! `typing` and `markRead`.
 
 use chat_proto::media::v1::DeleteMediaRequest;
-use chat_proto::message::v1::{DeleteMessageRequest, EditMessageRequest, ListMessagesRequest, MarkReadRequest};
+use chat_proto::message::v1::{
+    DeleteMessageRequest, EditMessageRequest, ListMessagesRequest, MarkReadRequest,
+};
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 
@@ -22,7 +24,9 @@ pub async fn history<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let before = input.opt_id("before")?;
     let after = input.opt_id("after")?;
     if before.is_some() && after.is_some() {
-        return Err(Error::InvalidInput("Give either 'before' or 'after', not both".into()));
+        return Err(Error::InvalidInput(
+            "Give either 'before' or 'after', not both".into(),
+        ));
     }
     let limit = input.limit(&cx.st.app.config.limits)?;
     require_member(&cx, &room)?;
@@ -32,8 +36,19 @@ pub async fn history<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         after: after.map(str::to_string),
         limit,
     };
-    let page = cx.st.app.clients.message.clone().list_messages(req).await?.into_inner();
-    let links = Links { state: &cx.st.app, base: &cx.me.base_url };
+    let page = cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .list_messages(req)
+        .await?
+        .into_inner();
+    let links = Links {
+        state: &cx.st.app,
+        base: &cx.me.base_url,
+    };
     Ok(json!({ "ok": true, "messages": links.messages(page.messages), "hasMore": page.has_more }))
 }
 
@@ -42,9 +57,25 @@ pub async fn edit_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let input = Input::new(&data)?;
     let id = input.id("id")?;
     let content = input.content("content", cx.st.app.config.limits.max_message_chars)?;
-    let req = EditMessageRequest { id: id.to_string(), editor: cx.me.username.clone(), content };
-    let edited = cx.st.app.clients.message.clone().edit_message(req).await?.into_inner();
-    let message = Links { state: &cx.st.app, base: &cx.me.base_url }.message(edited);
+    let req = EditMessageRequest {
+        id: id.to_string(),
+        editor: cx.me.username.clone(),
+        content,
+    };
+    let edited = cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .edit_message(req)
+        .await?
+        .into_inner();
+    let message = Links {
+        state: &cx.st.app,
+        base: &cx.me.base_url,
+    }
+    .message(edited);
     to_room(&cx.io, &room_key(&message.room), "messageEdited", &message).await;
     Ok(json!({ "ok": true, "message": message }))
 }
@@ -52,12 +83,32 @@ pub async fn edit_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
 /// `deleteMessage {id}`: a soft delete; its attachments are purged.
 pub async fn delete_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let id = Input::new(&data)?.id("id")?.to_string();
-    let req = DeleteMessageRequest { id: id.clone(), requester: cx.me.username.clone() };
-    let res = cx.st.app.clients.message.clone().delete_message(req).await?.into_inner();
+    let req = DeleteMessageRequest {
+        id: id.clone(),
+        requester: cx.me.username.clone(),
+    };
+    let res = cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .delete_message(req)
+        .await?
+        .into_inner();
     if res.changed {
         let room = res.message.map(|m| m.room).unwrap_or_default();
-        to_room(&cx.io, &room_key(&room), "messageDeleted", &json!({ "id": id, "room": room })).await;
-        purge_media(&cx, res.removed_attachments.into_iter().map(|a| a.id).collect());
+        to_room(
+            &cx.io,
+            &room_key(&room),
+            "messageDeleted",
+            &json!({ "id": id, "room": room }),
+        )
+        .await;
+        purge_media(
+            &cx,
+            res.removed_attachments.into_iter().map(|a| a.id).collect(),
+        );
     }
     Ok(json!({ "ok": true }))
 }
@@ -72,7 +123,10 @@ fn purge_media<A: Adapter>(cx: &Cx<A>, ids: Vec<String>) {
     let requester = cx.me.username.clone();
     tokio::spawn(async move {
         for id in ids {
-            let req = DeleteMediaRequest { id: id.clone(), requester: requester.clone() };
+            let req = DeleteMediaRequest {
+                id: id.clone(),
+                requester: requester.clone(),
+            };
             if let Err(e) = media.clone().delete(req).await {
                 tracing::warn!(media_id = id, error = %e, "could not purge a deleted message's attachment");
             }
@@ -102,9 +156,18 @@ pub async fn mark_read<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         user: cx.me.username.clone(),
         message_id: message_id.to_string(),
     };
-    let res = cx.st.app.clients.message.clone().mark_read(req).await?.into_inner();
+    let res = cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .mark_read(req)
+        .await?
+        .into_inner();
     if res.moved {
-        let payload = json!({ "room": room.name(), "user": cx.me.username, "messageId": res.message_id });
+        let payload =
+            json!({ "room": room.name(), "user": cx.me.username, "messageId": res.message_id });
         to_room(&cx.io, &key, "read", &payload).await;
     }
     Ok(json!({ "ok": true }))

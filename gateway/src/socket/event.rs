@@ -38,31 +38,53 @@ where
     F: Fn(Cx<A>, Value) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Outcome> + Send + 'static,
 {
-    s.on(event, move |inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
-        let handler = handler.clone();
-        async move { run(event, inc, io, st, handler).await }
-    });
+    s.on(
+        event,
+        move |inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
+            let handler = handler.clone();
+            async move { run(event, inc, io, st, handler).await }
+        },
+    );
 }
 
 /// Answers events nobody handles with `INVALID_INPUT`.
 pub fn on_unknown<A: Adapter>(s: &SocketRef<A>) {
     s.on_fallback(
-        async |Event(name): Event, inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
+        async |Event(name): Event,
+               inc: Incoming<A>,
+               io: SocketIo<A>,
+               State(st): State<SocketState>| {
             let msg = format!("Unknown event '{name}'");
-            run("unknown", inc, io, st, async move |_, _| Err(Error::InvalidInput(msg))).await;
+            run("unknown", inc, io, st, async move |_, _| {
+                Err(Error::InvalidInput(msg))
+            })
+            .await;
         },
     );
 }
 
-async fn run<A, F, Fut>(event: &'static str, inc: Incoming<A>, io: SocketIo<A>, st: SocketState, handler: F)
-where
+async fn run<A, F, Fut>(
+    event: &'static str,
+    inc: Incoming<A>,
+    io: SocketIo<A>,
+    st: SocketState,
+    handler: F,
+) where
     A: Adapter,
     F: FnOnce(Cx<A>, Value) -> Fut,
     Fut: Future<Output = Outcome>,
 {
-    let Incoming { socket, reply, data, turn } = inc;
+    let Incoming {
+        socket,
+        reply,
+        data,
+        turn,
+    } = inc;
     let Some(me) = identity(&socket) else {
-        reply.send(event, Err(Error::Unauthorized("Authentication error".into())));
+        reply.send(
+            event,
+            Err(Error::Unauthorized("Authentication error".into())),
+        );
         return;
     };
     let span = tracing::info_span!("socket_event", event, sid = %socket.id, user = %me.username, ns = socket.ns());
@@ -82,10 +104,15 @@ where
                 tracing::warn!(error = ?e, "event failed");
             }
             Err(e) => tracing::debug!(error = %e, "event refused"),
-            Ok(_) => tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "event done"),
+            Ok(_) => tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "event done"
+            ),
         }
-        metrics::counter!("chat_socket_events_total", "event" => event, "outcome" => label).increment(1);
-        metrics::histogram!("chat_socket_event_seconds", "event" => event).record(started.elapsed().as_secs_f64());
+        metrics::counter!("chat_socket_events_total", "event" => event, "outcome" => label)
+            .increment(1);
+        metrics::histogram!("chat_socket_event_seconds", "event" => event)
+            .record(started.elapsed().as_secs_f64());
         reply.send(event, outcome);
     }
     .instrument(span)
@@ -119,15 +146,26 @@ pub struct Incoming<A: Adapter> {
 impl<A: Adapter> FromMessageParts<A> for Incoming<A> {
     type Error = std::convert::Infallible;
 
-    fn from_message_parts(s: &Arc<Socket<A>>, v: &mut RawValue, ack_id: &Option<i64>) -> Result<Self, Self::Error> {
+    fn from_message_parts(
+        s: &Arc<Socket<A>>,
+        v: &mut RawValue,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Self::Error> {
         let socket = SocketRef::from_message_parts(s, v, ack_id)?;
         let ack = AckSender::from_message_parts(s, v, ack_id)?;
         let TryData(data) = TryData::<Value>::from_message_parts(s, v, ack_id)?;
         // Extraction runs synchronously in arrival order: the place to take
         // a ticket.
-        let turn = s.extensions.get::<Sequencer>().map(|q| q.next()).unwrap_or_default();
+        let turn = s
+            .extensions
+            .get::<Sequencer>()
+            .map(|q| q.next())
+            .unwrap_or_default();
         Ok(Incoming {
-            reply: Reply { ack: ack_id.is_some().then_some(ack), socket: socket.clone() },
+            reply: Reply {
+                ack: ack_id.is_some().then_some(ack),
+                socket: socket.clone(),
+            },
             socket,
             data: data.unwrap_or(Value::Null),
             turn,
@@ -164,7 +202,10 @@ impl Sequencer {
     pub fn next(&self) -> Turn {
         let (done, rx) = oneshot::channel();
         let prev = self.0.lock().unwrap_or_else(|p| p.into_inner()).replace(rx);
-        Turn { prev, _done: Some(done) }
+        Turn {
+            prev,
+            _done: Some(done),
+        }
     }
 }
 

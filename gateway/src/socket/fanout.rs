@@ -21,7 +21,12 @@ pub fn adapter_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// Emits `event` to every socket in the room with internal name `key`.
-pub async fn to_room<A: Adapter, T: Serialize + ?Sized>(io: &SocketIo<A>, key: &str, event: &str, data: &T) {
+pub async fn to_room<A: Adapter, T: Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    key: &str,
+    event: &str,
+    data: &T,
+) {
     for ns in CHAT_NAMESPACES {
         if let Some(op) = io.of(ns)
             && let Err(e) = op.to(key.to_string()).emit(event, data).await
@@ -56,7 +61,11 @@ pub async fn to_room_except<A: Adapter, T: Serialize + ?Sized>(
 }
 
 /// Sends a `notification` to every `/notifications` socket of a user.
-pub async fn notify_user<A: Adapter, T: Serialize + ?Sized>(io: &SocketIo<A>, lower: &str, data: &T) {
+pub async fn notify_user<A: Adapter, T: Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    lower: &str,
+    data: &T,
+) {
     if let Some(op) = io.of(NOTIFICATIONS)
         && let Err(e) = op.to(user_key(lower)).emit("notification", data).await
     {
@@ -65,10 +74,18 @@ pub async fn notify_user<A: Adapter, T: Serialize + ?Sized>(io: &SocketIo<A>, lo
 }
 
 /// Whether any chat socket of the user (lower-cased name) is in the room.
-pub async fn user_in_room<A: Adapter>(io: &SocketIo<A>, lower: &str, key: &str) -> Result<bool, Error> {
+pub async fn user_in_room<A: Adapter>(
+    io: &SocketIo<A>,
+    lower: &str,
+    key: &str,
+) -> Result<bool, Error> {
     for ns in CHAT_NAMESPACES {
         let Some(op) = io.of(ns) else { continue };
-        let rooms = op.within(user_key(lower)).rooms().await.map_err(adapter_error)?;
+        let rooms = op
+            .within(user_key(lower))
+            .rooms()
+            .await
+            .map_err(adapter_error)?;
         if rooms.iter().any(|r| r == key) {
             return Ok(true);
         }

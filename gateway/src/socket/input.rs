@@ -57,7 +57,9 @@ impl<'a> Input<'a> {
         match self.get(key) {
             Some(Value::Bool(b)) => Ok(*b),
             None => Err(Error::InvalidInput(format!("'{key}' is required"))),
-            Some(_) => Err(Error::InvalidInput(format!("'{key}' must be true or false"))),
+            Some(_) => Err(Error::InvalidInput(format!(
+                "'{key}' must be true or false"
+            ))),
         }
     }
 
@@ -73,12 +75,19 @@ impl<'a> Input<'a> {
     /// A page size: `history_max` at most, `history_default` when absent.
     pub fn limit(&self, limits: &Limits) -> Result<u32, Error> {
         let bad = || {
-            Error::InvalidInput(format!("'limit' must be a whole number from 1 to {}", limits.history_max))
+            Error::InvalidInput(format!(
+                "'limit' must be a whole number from 1 to {}",
+                limits.history_max
+            ))
         };
         match self.get("limit") {
             None => Ok(limits.history_default.clamp(1, limits.history_max.max(1))),
             Some(v) => {
-                let n = v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64));
+                let n = v.as_u64().or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                        .map(|f| f as u64)
+                });
                 match n {
                     Some(n) if n >= 1 && n <= u64::from(limits.history_max) => Ok(n as u32),
                     _ => Err(bad()),
@@ -94,7 +103,9 @@ impl<'a> Input<'a> {
 
     /// A list of ids (e.g. attachments), duplicates dropped.
     pub fn ids(&self, key: &str, max: usize) -> Result<Vec<String>, Error> {
-        let Some(v) = self.get(key) else { return Ok(Vec::new()) };
+        let Some(v) = self.get(key) else {
+            return Ok(Vec::new());
+        };
         let list = v
             .as_array()
             .ok_or_else(|| Error::InvalidInput(format!("'{key}' must be a list of ids")))?;
@@ -106,11 +117,17 @@ impl<'a> Input<'a> {
                         out.push(s.to_string());
                     }
                 }
-                _ => return Err(Error::InvalidInput(format!("'{key}' must be a list of ids"))),
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "'{key}' must be a list of ids"
+                    )));
+                }
             }
         }
         if out.len() > max {
-            return Err(Error::InvalidInput(format!("At most {max} entries are allowed in '{key}'")));
+            return Err(Error::InvalidInput(format!(
+                "At most {max} entries are allowed in '{key}'"
+            )));
         }
         Ok(out)
     }
@@ -123,7 +140,9 @@ pub fn content(raw: &str, max: usize) -> Result<String, Error> {
         return Err(Error::InvalidInput("The message is empty".into()));
     }
     if trimmed.chars().count() > max {
-        return Err(Error::InvalidInput(format!("The message is longer than {max} characters")));
+        return Err(Error::InvalidInput(format!(
+            "The message is longer than {max} characters"
+        )));
     }
     Ok(trimmed.to_string())
 }
@@ -139,7 +158,12 @@ mod tests {
 
     #[test]
     fn only_objects_are_payloads() {
-        for v in [json!(null), json!("general"), json!(3), json!([{"room": "x"}])] {
+        for v in [
+            json!(null),
+            json!("general"),
+            json!(3),
+            json!([{"room": "x"}]),
+        ] {
             assert!(Input::new(&v).is_err(), "{v}");
         }
         assert!(Input::new(&json!({})).is_ok());
@@ -167,7 +191,14 @@ mod tests {
         assert_eq!(lim(json!({"limit": 1})).unwrap(), 1);
         assert_eq!(lim(json!({"limit": 200})).unwrap(), 200);
         assert_eq!(lim(json!({"limit": 7.0})).unwrap(), 7);
-        for bad in [json!(0), json!(201), json!(-1), json!(2.5), json!("10"), json!(true)] {
+        for bad in [
+            json!(0),
+            json!(201),
+            json!(-1),
+            json!(2.5),
+            json!("10"),
+            json!(true),
+        ] {
             assert!(lim(json!({ "limit": bad })).is_err(), "{bad}");
         }
     }
@@ -197,7 +228,10 @@ mod tests {
     fn room_defaults_to_general_only_where_allowed() {
         let v = json!({});
         let i = Input::new(&v).unwrap();
-        assert_eq!(i.room_or_general().unwrap(), RoomName::Public("general".into()));
+        assert_eq!(
+            i.room_or_general().unwrap(),
+            RoomName::Public("general".into())
+        );
         assert!(i.room().is_err());
     }
 }

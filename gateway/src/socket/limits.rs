@@ -26,7 +26,10 @@ fn quota(per_sec: u32, burst: u32) -> Quota {
 impl RateLimits {
     pub fn new(limits: &Limits) -> Self {
         Self {
-            messages: Arc::new(RateLimiter::keyed(quota(limits.messages_per_sec, limits.messages_burst))),
+            messages: Arc::new(RateLimiter::keyed(quota(
+                limits.messages_per_sec,
+                limits.messages_burst,
+            ))),
             notifications: Arc::new(RateLimiter::keyed(quota(
                 limits.notifications_per_sec,
                 limits.notifications_per_sec,
@@ -38,15 +41,21 @@ impl RateLimits {
     pub fn message(&self, user: &str) -> Result<(), Error> {
         self.messages.check_key(&user.to_string()).map_err(|_| {
             metrics::counter!("chat_rate_limited_total", "kind" => "message").increment(1);
-            Error::RateLimited("You are sending messages too fast; wait a moment and try again".into())
+            Error::RateLimited(
+                "You are sending messages too fast; wait a moment and try again".into(),
+            )
         })
     }
 
     pub fn notification(&self, user: &str) -> Result<(), Error> {
-        self.notifications.check_key(&user.to_string()).map_err(|_| {
-            metrics::counter!("chat_rate_limited_total", "kind" => "notification").increment(1);
-            Error::RateLimited("You are sending notifications too fast; wait a second and try again".into())
-        })
+        self.notifications
+            .check_key(&user.to_string())
+            .map_err(|_| {
+                metrics::counter!("chat_rate_limited_total", "kind" => "notification").increment(1);
+                Error::RateLimited(
+                    "You are sending notifications too fast; wait a second and try again".into(),
+                )
+            })
     }
 
     /// Forgets users whose buckets are full again, so memory follows the
@@ -73,11 +82,18 @@ mod tests {
 
     #[test]
     fn bursts_then_refuses_per_user() {
-        let l = RateLimits::new(&Limits { messages_per_sec: 10, messages_burst: 20, ..Limits::default() });
+        let l = RateLimits::new(&Limits {
+            messages_per_sec: 10,
+            messages_burst: 20,
+            ..Limits::default()
+        });
         for i in 0..20 {
             assert!(l.message("alice").is_ok(), "message {i}");
         }
-        assert_eq!(l.message("alice").unwrap_err().code(), ErrorCode::RateLimited);
+        assert_eq!(
+            l.message("alice").unwrap_err().code(),
+            ErrorCode::RateLimited
+        );
         // Another user has their own bucket.
         assert!(l.message("bob").is_ok());
     }
@@ -86,13 +102,20 @@ mod tests {
     fn one_notification_a_second() {
         let l = RateLimits::new(&Limits::default());
         assert!(l.notification("alice").is_ok());
-        assert_eq!(l.notification("alice").unwrap_err().code(), ErrorCode::RateLimited);
+        assert_eq!(
+            l.notification("alice").unwrap_err().code(),
+            ErrorCode::RateLimited
+        );
         assert!(l.message("alice").is_ok());
     }
 
     #[tokio::test]
     async fn tokens_come_back_over_time() {
-        let l = RateLimits::new(&Limits { messages_per_sec: 10, messages_burst: 1, ..Limits::default() });
+        let l = RateLimits::new(&Limits {
+            messages_per_sec: 10,
+            messages_burst: 1,
+            ..Limits::default()
+        });
         assert!(l.message("carol").is_ok());
         assert!(l.message("carol").is_err());
         tokio::time::sleep(Duration::from_millis(120)).await;

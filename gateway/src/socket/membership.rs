@@ -24,7 +24,10 @@ pub fn require_member<A: Adapter>(cx: &Cx<A>, room: &RoomName) -> Result<String,
     if cx.socket.rooms().iter().any(|r| *r == key) {
         Ok(key)
     } else {
-        Err(Error::Forbidden(format!("Join the room '{}' first", room.name())))
+        Err(Error::Forbidden(format!(
+            "Join the room '{}' first",
+            room.name()
+        )))
     }
 }
 
@@ -59,7 +62,12 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
         .clients
         .message
         .clone()
-        .list_messages(ListMessagesRequest { room: room.name(), before: None, after: None, limit })
+        .list_messages(ListMessagesRequest {
+            room: room.name(),
+            before: None,
+            after: None,
+            limit,
+        })
         .await;
     let page = match page {
         Ok(p) => p.into_inner(),
@@ -70,7 +78,10 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
             return Err(status.into());
         }
     };
-    let links = Links { state: &cx.st.app, base: &cx.me.base_url };
+    let links = Links {
+        state: &cx.st.app,
+        base: &cx.me.base_url,
+    };
     let messages = links.messages(page.messages);
     if let Err(e) = cx.socket.emit("previousMessages", &messages) {
         tracing::debug!(error = %e, "could not send previousMessages");
@@ -88,10 +99,12 @@ async fn check_access<A: Adapter>(cx: &Cx<A>, room: &RoomName) -> Result<(), Err
     if !room.is_direct() {
         return Ok(());
     }
-    let peer = room
-        .dm_peer(&cx.me.lower)
-        .ok_or_else(|| Error::Forbidden("Only its two members can join a direct-message room".into()))?;
-    let req = GetUserRequest { key: Some(get_user_request::Key::Username(peer.to_string())) };
+    let peer = room.dm_peer(&cx.me.lower).ok_or_else(|| {
+        Error::Forbidden("Only its two members can join a direct-message room".into())
+    })?;
+    let req = GetUserRequest {
+        key: Some(get_user_request::Key::Username(peer.to_string())),
+    };
     match cx.st.app.clients.auth.clone().get_user(req).await {
         Ok(_) => Ok(()),
         Err(s) if s.code() == tonic::Code::NotFound => {
@@ -123,7 +136,9 @@ async fn announce_left<A: Adapter>(
     if user_in_room(io, lower, key).await? {
         return Ok(());
     }
-    let Some(name) = room_name_of_key(key) else { return Ok(()) };
+    let Some(name) = room_name_of_key(key) else {
+        return Ok(());
+    };
     let left = json!({ "room": name, "user": username });
     to_room_except(s, io, key, "userLeft", &left, false).await;
     Ok(())

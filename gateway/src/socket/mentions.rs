@@ -22,7 +22,9 @@ pub fn parse(content: &str, sender: &str) -> Vec<String> {
             continue;
         }
         let rest = &content[i + 1..];
-        let run_len = rest.find(|c: char| !is_username_char(c)).unwrap_or(rest.len());
+        let run_len = rest
+            .find(|c: char| !is_username_char(c))
+            .unwrap_or(rest.len());
         let name = rest[..run_len].trim_end_matches('.');
         if is_username(name) {
             let lower = name.to_ascii_lowercase();
@@ -65,7 +67,10 @@ mod tests {
     #[test]
     fn trailing_punctuation_is_stripped() {
         assert_eq!(p("thanks @bob."), ["bob"]);
-        assert_eq!(p("@bob, @carol! @dave? @erin..."), ["bob", "carol", "dave", "erin"]);
+        assert_eq!(
+            p("@bob, @carol! @dave? @erin..."),
+            ["bob", "carol", "dave", "erin"]
+        );
         assert_eq!(p("@b.o.b."), ["b.o.b"]);
         assert_eq!(p("@bob's idea"), ["bob"]);
     }

@@ -42,14 +42,20 @@ pub struct SocketState {
 
 /// Wraps `router` with the Socket.IO layer.
 pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
-    let st = SocketState { limits: RateLimits::new(&state.config.limits), app: state.clone() };
+    let st = SocketState {
+        limits: RateLimits::new(&state.config.limits),
+        app: state.clone(),
+    };
     st.limits.spawn_cleanup();
     let builder = configure(SocketIo::builder(), &st);
     let (layer, io) = builder.build_layer();
     for ns in CHAT_NAMESPACES {
         io.ns(ns, connected.with(setup_chat).with(authenticate));
     }
-    io.ns(NOTIFICATIONS, connected.with(setup_notifications).with(authenticate));
+    io.ns(
+        NOTIFICATIONS,
+        connected.with(setup_notifications).with(authenticate),
+    );
     tracing::info!(parser = ?state.config.parser, "socket.io namespaces ready (in-memory adapter)");
     Ok(router.layer(layer))
 }
@@ -68,7 +74,8 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
 async fn connected() {}
 
 fn count_connection<A: Adapter>(s: &SocketRef<A>) {
-    metrics::counter!("chat_socket_connections_total", "namespace" => s.ns().to_string()).increment(1);
+    metrics::counter!("chat_socket_connections_total", "namespace" => s.ns().to_string())
+        .increment(1);
     metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).increment(1.0);
 }
 
@@ -97,7 +104,11 @@ async fn setup_notifications<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
     s.extensions.insert(Sequencer::default());
     s.join(user_key(&me.lower));
-    on(&s, "sendNotification", notifications::send_notification::<A>);
+    on(
+        &s,
+        "sendNotification",
+        notifications::send_notification::<A>,
+    );
     on_unknown(&s);
     s.on_disconnect(async |s: SocketRef<A>| {
         metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);

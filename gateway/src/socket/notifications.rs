@@ -11,7 +11,8 @@ use super::input::Input;
 /// `sendNotification {message}` → `notification {type: "broadcast", message,
 /// user, timestamp}` to every `/notifications` socket.
 pub async fn send_notification<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
-    let message = Input::new(&data)?.content("message", cx.st.app.config.limits.max_message_chars)?;
+    let message =
+        Input::new(&data)?.content("message", cx.st.app.config.limits.max_message_chars)?;
     cx.st.limits.notification(&cx.me.lower)?;
     let note = json!({
         "type": "broadcast",

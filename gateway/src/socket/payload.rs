@@ -47,8 +47,15 @@ impl Links<'_> {
 
     pub fn message(&self, m: pb::Message) -> MessageJson {
         MessageJson {
-            avatar: m.avatar_media_id.filter(|a| !a.is_empty()).map(|a| self.media(&a)),
-            timestamp: m.timestamp.as_ref().map(timestamp_to_rfc3339).unwrap_or_default(),
+            avatar: m
+                .avatar_media_id
+                .filter(|a| !a.is_empty())
+                .map(|a| self.media(&a)),
+            timestamp: m
+                .timestamp
+                .as_ref()
+                .map(timestamp_to_rfc3339)
+                .unwrap_or_default(),
             edited_at: m.edited_at.as_ref().map(timestamp_to_rfc3339),
             client_id: m.client_id.filter(|c| !c.is_empty()),
             attachments: m
@@ -78,23 +85,16 @@ impl Links<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     use chat_common::time::millis_to_timestamp;
     use serde_json::json;
 
-    use crate::clients::Clients;
     use crate::config::Config;
-    use crate::token::Verifier;
 
     fn state(public_url: Option<&str>) -> AppState {
         let mut config = Config::from_lookup(|_| None).unwrap();
         config.public_url = public_url.map(str::to_string);
-        AppState {
-            clients: Clients::new(&config).unwrap(),
-            config: Arc::new(config),
-            verifier: Verifier::default(),
-        }
+        AppState::new(config).unwrap()
     }
 
     fn stored() -> pb::Message {
@@ -121,7 +121,10 @@ mod tests {
     async fn maps_every_field_in_the_protocol_shape() {
         let st = state(None);
         let base = st.public_base(Some("chat.example:8080"), Some("https"));
-        let links = Links { state: &st, base: &base };
+        let links = Links {
+            state: &st,
+            base: &base,
+        };
         let got = serde_json::to_value(links.message(stored())).unwrap();
         assert_eq!(
             got,
@@ -142,7 +145,10 @@ mod tests {
     async fn absent_optionals_are_null_and_public_url_wins() {
         let st = state(Some("https://chat.example.org"));
         let base = st.public_base(Some("ignored:1"), None);
-        let links = Links { state: &st, base: &base };
+        let links = Links {
+            state: &st,
+            base: &base,
+        };
         let mut m = stored();
         m.avatar_media_id = None;
         m.client_id = None;

@@ -29,8 +29,17 @@ pub async fn users_in_room<A: Adapter>(io: &SocketIo<A>, key: &str) -> Result<Ve
     let mut users = BTreeSet::new();
     for ns in CHAT_NAMESPACES {
         let Some(op) = io.of(ns) else { continue };
-        let rooms = op.within(key.to_string()).rooms().await.map_err(adapter_error)?;
-        users.extend(rooms.iter().filter_map(|r| username_of_name_key(r)).map(str::to_string));
+        let rooms = op
+            .within(key.to_string())
+            .rooms()
+            .await
+            .map_err(adapter_error)?;
+        users.extend(
+            rooms
+                .iter()
+                .filter_map(|r| username_of_name_key(r))
+                .map(str::to_string),
+        );
     }
     Ok(users.into_iter().collect())
 }

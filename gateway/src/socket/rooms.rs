@@ -16,7 +16,10 @@ const DM_PREFIX: &str = "dm:";
 pub enum RoomName {
     Public(String),
     /// `dm:<a>:<b>`: lower-cased usernames, `a < b`.
-    Direct { a: String, b: String },
+    Direct {
+        a: String,
+        b: String,
+    },
 }
 
 impl RoomName {
@@ -30,7 +33,10 @@ impl RoomName {
                 "A room name must be 1 to {MAX_ROOM_CHARS} characters long"
             )));
         }
-        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(Error::InvalidInput(
                 "A room name may only contain letters, digits, '_' and '-' (or be dm:<user>:<user>)".into(),
             ));
@@ -74,13 +80,14 @@ fn parse_direct(rest: &str) -> Result<RoomName, Error> {
         )
     };
     let (a, b) = rest.split_once(':').ok_or_else(bad)?;
-    let valid = |u: &str| {
-        is_username(u) && !u.chars().any(|c| c.is_ascii_uppercase())
-    };
+    let valid = |u: &str| is_username(u) && !u.chars().any(|c| c.is_ascii_uppercase());
     if !valid(a) || !valid(b) || a >= b {
         return Err(bad());
     }
-    Ok(RoomName::Direct { a: a.to_string(), b: b.to_string() })
+    Ok(RoomName::Direct {
+        a: a.to_string(),
+        b: b.to_string(),
+    })
 }
 
 /// The username rule: 3–32 characters of `A-Z a-z 0-9 _ . -`.
@@ -130,10 +137,22 @@ mod tests {
 
     #[test]
     fn public_rooms_follow_the_name_rule() {
-        assert_eq!(RoomName::parse("general").unwrap(), RoomName::Public("general".into()));
+        assert_eq!(
+            RoomName::parse("general").unwrap(),
+            RoomName::Public("general".into())
+        );
         assert!(RoomName::parse("A-b_9").is_ok());
         assert!(RoomName::parse(&"x".repeat(64)).is_ok());
-        for bad in ["", &"x".repeat(65), "a b", "r:general", "u:alice", "café", "a/b", "../x"] {
+        for bad in [
+            "",
+            &"x".repeat(65),
+            "a b",
+            "r:general",
+            "u:alice",
+            "café",
+            "a/b",
+            "../x",
+        ] {
             assert_eq!(code(bad), Some(ErrorCode::InvalidInput), "{bad:?}");
         }
     }
@@ -141,7 +160,13 @@ mod tests {
     #[test]
     fn direct_rooms_need_two_sorted_distinct_lowercase_names() {
         let dm = RoomName::parse("dm:alice:bob").unwrap();
-        assert_eq!(dm, RoomName::Direct { a: "alice".into(), b: "bob".into() });
+        assert_eq!(
+            dm,
+            RoomName::Direct {
+                a: "alice".into(),
+                b: "bob".into()
+            }
+        );
         assert_eq!(dm.name(), "dm:alice:bob");
         assert!(RoomName::parse("dm:a.b:c-d").is_ok());
         for bad in [

@@ -13,8 +13,8 @@ use crate::error::Error;
 use super::event::{Cx, Outcome};
 use super::fanout::{notify_user, to_room};
 use super::input::Input;
-use super::mentions;
 use super::membership::require_member;
+use super::mentions;
 use super::payload::Links;
 use super::rooms::RoomName;
 
@@ -29,12 +29,17 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let room = input.room_or_general()?;
     let client_id = input.opt_str("clientId")?.filter(|c| !c.is_empty());
     if client_id.is_some_and(|c| c.chars().count() > 128) {
-        return Err(Error::InvalidInput("'clientId' must be at most 128 characters".into()));
+        return Err(Error::InvalidInput(
+            "'clientId' must be at most 128 characters".into(),
+        ));
     }
     let attachment_ids = input.ids("attachments", MAX_ATTACHMENTS)?;
     // 2. Access.
     let key = require_member(&cx, &room)?;
-    let links = Links { state: app, base: &cx.me.base_url };
+    let links = Links {
+        state: app,
+        base: &cx.me.base_url,
+    };
     // 3. A resend of a stored clientId answers with the stored message.
     if let Some(cid) = client_id
         && let Some(stored) = stored_by_client_id(&cx, cid).await?
@@ -71,9 +76,23 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     Ok(json!({ "ok": true, "message": message }))
 }
 
-async fn stored_by_client_id<A: Adapter>(cx: &Cx<A>, client_id: &str) -> Result<Option<Message>, Error> {
-    let req = GetByClientIdRequest { sender: cx.me.username.clone(), client_id: client_id.to_string() };
-    match cx.st.app.clients.message.clone().get_by_client_id(req).await {
+async fn stored_by_client_id<A: Adapter>(
+    cx: &Cx<A>,
+    client_id: &str,
+) -> Result<Option<Message>, Error> {
+    let req = GetByClientIdRequest {
+        sender: cx.me.username.clone(),
+        client_id: client_id.to_string(),
+    };
+    match cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .get_by_client_id(req)
+        .await
+    {
         Ok(m) => Ok(Some(m.into_inner())),
         Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
         Err(s) => Err(s.into()),
@@ -86,22 +105,46 @@ async fn attachments<A: Adapter>(cx: &Cx<A>, ids: &[String]) -> Result<Vec<Attac
         let req = GetMediaRequest { id: id.clone() };
         let info = match cx.st.app.clients.media.clone().get_media(req).await {
             Ok(info) => info.into_inner(),
-            Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::InvalidArgument) => {
-                return Err(Error::InvalidInput(format!("Attachment '{id}' does not exist; upload it first")));
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound | tonic::Code::InvalidArgument
+                ) =>
+            {
+                return Err(Error::InvalidInput(format!(
+                    "Attachment '{id}' does not exist; upload it first"
+                )));
             }
             Err(s) => return Err(Error::from(s)),
         };
         if !info.owner.eq_ignore_ascii_case(&cx.me.username) {
-            return Err(Error::InvalidInput(format!("Attachment '{id}' is not one of your uploads")));
+            return Err(Error::InvalidInput(format!(
+                "Attachment '{id}' is not one of your uploads"
+            )));
         }
-        Ok(Attachment { id: info.id, content_type: info.content_type, size: info.size, name: info.name })
+        Ok(Attachment {
+            id: info.id,
+            content_type: info.content_type,
+            size: info.size,
+            name: info.name,
+        })
     });
     try_join_all(lookups).await
 }
 
 async fn current_avatar<A: Adapter>(cx: &Cx<A>) -> Result<Option<String>, Error> {
-    let req = GetUserRequest { key: Some(get_user_request::Key::Id(cx.me.user_id.clone())) };
-    let user = cx.st.app.clients.auth.clone().get_user(req).await?.into_inner();
+    let req = GetUserRequest {
+        key: Some(get_user_request::Key::Id(cx.me.user_id.clone())),
+    };
+    let user = cx
+        .st
+        .app
+        .clients
+        .auth
+        .clone()
+        .get_user(req)
+        .await?
+        .into_inner();
     Ok(user.avatar_media_id.filter(|a| !a.is_empty()))
 }
 

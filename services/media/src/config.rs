@@ -51,7 +51,10 @@ impl std::fmt::Debug for S3Config {
             .field("region", &self.region)
             .field("bucket", &self.bucket)
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
             .field("force_path_style", &self.force_path_style)
             .finish()
     }
@@ -85,11 +88,17 @@ impl Config {
     /// Parses from any variable source, so tests need not touch the process
     /// environment. Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mut config = Config::local(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
         if let Some(addr) = get("MEDIA_GRPC_ADDR") {
             config.listen_addr = addr.parse().map_err(|e| {
-                Error::Config(format!("MEDIA_GRPC_ADDR {addr:?} is not a socket address: {e}"))
+                Error::Config(format!(
+                    "MEDIA_GRPC_ADDR {addr:?} is not a socket address: {e}"
+                ))
             })?;
         }
         config.mongo_uri = get("MONGO_URI");
@@ -111,13 +120,9 @@ impl Config {
             })?;
         }
         if let Some(v) = get("MAX_UPLOAD_BYTES") {
-            config.max_upload_bytes = v
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    Error::Config(format!("MAX_UPLOAD_BYTES {v:?} is not a positive integer"))
-                })?;
+            config.max_upload_bytes = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Config(format!("MAX_UPLOAD_BYTES {v:?} is not a positive integer"))
+            })?;
         }
         if config.s3.endpoint.is_some()
             && (config.s3.access_key_id.is_none() || config.s3.secret_access_key.is_none())
@@ -145,8 +150,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(vars: &[(&str, &str)]) -> Result<Config, Error> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

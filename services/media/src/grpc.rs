@@ -44,8 +44,16 @@ impl MediaGrpc {
         }
     }
 
-    async fn upload(&self, mut messages: Streaming<pb::UploadRequest>) -> Result<MediaInfoOut, Error> {
-        let meta = match messages.message().await.map_err(Error::Stream)?.and_then(|m| m.part) {
+    async fn upload(
+        &self,
+        mut messages: Streaming<pb::UploadRequest>,
+    ) -> Result<MediaInfoOut, Error> {
+        let meta = match messages
+            .message()
+            .await
+            .map_err(Error::Stream)?
+            .and_then(|m| m.part)
+        {
             Some(pb::upload_request::Part::Metadata(meta)) => meta,
             _ => {
                 return Err(Error::InvalidArgument(
@@ -100,7 +108,12 @@ impl MediaGrpc {
             purpose,
         };
         self.objects
-            .put_file(&record.id, &received.path, record.size, &record.content_type)
+            .put_file(
+                &record.id,
+                &received.path,
+                record.size,
+                &record.content_type,
+            )
             .await?;
         drop(received);
         if let Err(e) = self.store.insert(&record).await {
@@ -152,9 +165,13 @@ impl MediaGrpc {
         })
         .map_err(|e| Status::from(Error::ObjectStorage(format!("reading object: {e}"))));
         let info = pb::DownloadResponse {
-            part: Some(pb::download_response::Part::Info(MediaInfoOut(record).into())),
+            part: Some(pb::download_response::Part::Info(
+                MediaInfoOut(record).into(),
+            )),
         };
-        Ok(Box::pin(futures::stream::once(async { Ok(info) }).chain(chunks)))
+        Ok(Box::pin(
+            futures::stream::once(async { Ok(info) }).chain(chunks),
+        ))
     }
 
     async fn delete(&self, id: &str, requester: &str) -> Result<(), Error> {

@@ -92,12 +92,9 @@ async fn s3_endpoint(config: &Config) -> Result<(Endpoint, Option<LocalS3>), Err
                 endpoint.secret_access_key = uuid::Uuid::new_v4().simple().to_string();
             }
             let root = config.data_dir.join("objects");
-            let local = local_s3::start(
-                &root,
-                &endpoint.access_key_id,
-                &endpoint.secret_access_key,
-            )
-            .await?;
+            let local =
+                local_s3::start(&root, &endpoint.access_key_id, &endpoint.secret_access_key)
+                    .await?;
             endpoint.url = local.endpoint().to_owned();
             tracing::info!(endpoint = %endpoint.url, bucket = %s3.bucket, root = %root.display(), "media bytes: in-process S3 server");
             Some(local)

@@ -42,7 +42,12 @@ fn shorten(name: &str) -> String {
             let stem: String = name.chars().take(keep).collect();
             format!("{}.{ext}", stem.trim_end())
         }
-        None => name.chars().take(MAX_NAME_CHARS).collect::<String>().trim_end().to_owned(),
+        None => name
+            .chars()
+            .take(MAX_NAME_CHARS)
+            .collect::<String>()
+            .trim_end()
+            .to_owned(),
     }
 }
 
@@ -52,8 +57,14 @@ mod tests {
 
     #[test]
     fn keeps_ordinary_names() {
-        assert_eq!(display_name("holiday photo.jpg", "file"), "holiday photo.jpg");
-        assert_eq!(display_name("Résumé – final.pdf", "file"), "Résumé – final.pdf");
+        assert_eq!(
+            display_name("holiday photo.jpg", "file"),
+            "holiday photo.jpg"
+        );
+        assert_eq!(
+            display_name("Résumé – final.pdf", "file"),
+            "Résumé – final.pdf"
+        );
     }
 
     #[test]

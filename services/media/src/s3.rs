@@ -89,7 +89,14 @@ impl ObjectStore {
     }
 
     async fn ensure_bucket_once(&self) -> Result<(), Error> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         let mut create = self.client.create_bucket().bucket(&self.bucket);
@@ -143,7 +150,14 @@ impl ObjectStore {
 
     /// The object's bytes as a stream, or `None` when no such key exists.
     pub async fn get(&self, key: &str) -> Result<Option<ByteStream>, Error> {
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(out.body)),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) => Err(storage_error(e)),

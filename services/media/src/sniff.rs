@@ -119,9 +119,15 @@ mod tests {
     #[test]
     fn text_and_binary_fallbacks() {
         let text = "hello, wörld ✓\n".as_bytes();
-        assert_eq!(content_type(text, text_of(&[text])), "text/plain; charset=utf-8");
+        assert_eq!(
+            content_type(text, text_of(&[text])),
+            "text/plain; charset=utf-8"
+        );
         let binary: &[u8] = &[0x13, 0x37, 0xfe, 0xff, 0x80, 0x81];
-        assert_eq!(content_type(binary, text_of(&[binary])), "application/octet-stream");
+        assert_eq!(
+            content_type(binary, text_of(&[binary])),
+            "application/octet-stream"
+        );
         assert!(!is_avatar_type("text/plain; charset=utf-8"));
     }
 

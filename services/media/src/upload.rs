@@ -126,9 +126,13 @@ mod tests {
     #[tokio::test]
     async fn recognises_text() {
         let dir = tempfile::tempdir().unwrap();
-        let got = receive(chunks(vec![b"hi ".to_vec(), "✓".as_bytes().to_vec()]), dir.path(), 100)
-            .await
-            .unwrap();
+        let got = receive(
+            chunks(vec![b"hi ".to_vec(), "✓".as_bytes().to_vec()]),
+            dir.path(),
+            100,
+        )
+        .await
+        .unwrap();
         assert!(got.is_text);
         assert_eq!(got.size, 6);
     }

@@ -130,13 +130,19 @@ impl Harness {
     async fn assert_nothing_stored(&self) {
         assert_eq!(self.object_keys().await, Vec::<String>::new());
         assert_eq!(metadata_rows(&self.data_dir()), 0);
-        assert_eq!(std::fs::read_dir(self.data_dir().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(self.data_dir().join("tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 }
 
 fn metadata_rows(data_dir: &Path) -> i64 {
     let conn = rusqlite::Connection::open(data_dir.join("media.sqlite3")).unwrap();
-    conn.query_row("SELECT COUNT(*) FROM media", [], |r| r.get(0)).unwrap()
+    conn.query_row("SELECT COUNT(*) FROM media", [], |r| r.get(0))
+        .unwrap()
 }
 
 fn png() -> Vec<u8> {
@@ -226,9 +232,16 @@ async fn avatar_and_attachment_round_trip() {
     let mut client = h.client().await;
 
     let avatar = png();
-    let info = upload(&mut client, "alice", "../../me.png", Purpose::Avatar, &avatar, 16)
-        .await
-        .unwrap();
+    let info = upload(
+        &mut client,
+        "alice",
+        "../../me.png",
+        Purpose::Avatar,
+        &avatar,
+        16,
+    )
+    .await
+    .unwrap();
     assert_eq!(info.owner, "alice");
     assert_eq!(info.name, "me.png");
     assert_eq!(info.content_type, "image/png");
@@ -238,7 +251,9 @@ async fn avatar_and_attachment_round_trip() {
     assert!(info.created_at.is_some());
     assert!(uuid::Uuid::parse_str(&info.id).is_ok_and(|u| u.get_version_num() == 7));
     let got = client
-        .get_media(GetMediaRequest { id: info.id.clone() })
+        .get_media(GetMediaRequest {
+            id: info.id.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -248,9 +263,16 @@ async fn avatar_and_attachment_round_trip() {
     assert_eq!(bytes, avatar);
 
     let attachment = random_bytes(3 * 1024 * 1024);
-    let info2 = upload(&mut client, "bob", "data.bin", Purpose::Attachment, &attachment, 100_000)
-        .await
-        .unwrap();
+    let info2 = upload(
+        &mut client,
+        "bob",
+        "data.bin",
+        Purpose::Attachment,
+        &attachment,
+        100_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(info2.content_type, "application/octet-stream");
     assert_eq!(info2.size, attachment.len() as u64);
     assert_eq!(info2.sha256, sha256_hex(&attachment));
@@ -259,7 +281,10 @@ async fn avatar_and_attachment_round_trip() {
     assert_eq!(bytes.len(), attachment.len());
     assert_eq!(sha256_hex(&bytes), info2.sha256);
     assert!(bytes == attachment);
-    assert!(largest <= 64 * 1024, "chunks stay near 64 KiB, got {largest}");
+    assert!(
+        largest <= 64 * 1024,
+        "chunks stay near 64 KiB, got {largest}"
+    );
     assert!(largest >= 16 * 1024, "chunks are not tiny, got {largest}");
 
     let mut keys = h.object_keys().await;
@@ -275,9 +300,16 @@ async fn too_large_upload_is_refused_and_leaves_nothing() {
     let mut client = h.client().await;
     let big = random_bytes(3 * 1024 * 1024);
 
-    let err = upload(&mut client, "alice", "big.bin", Purpose::Attachment, &big, 64 * 1024)
-        .await
-        .unwrap_err();
+    let err = upload(
+        &mut client,
+        "alice",
+        "big.bin",
+        Purpose::Attachment,
+        &big,
+        64 * 1024,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
     assert_eq!(err.message(), "File is larger than 1048576 bytes");
 
@@ -309,18 +341,35 @@ async fn avatars_must_be_images() {
     let pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec();
     // The name claims PNG; only the bytes count.
     for data in [b"just some text\n".to_vec(), pdf, random_bytes(4096)] {
-        let err = upload(&mut client, "alice", "fake.png", Purpose::Avatar, &data, 1000)
-            .await
-            .unwrap_err();
+        let err = upload(
+            &mut client,
+            "alice",
+            "fake.png",
+            Purpose::Avatar,
+            &data,
+            1000,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code(), Code::FailedPrecondition);
-        assert_eq!(err.message(), "Avatars must be PNG, JPEG, GIF or WebP images");
+        assert_eq!(
+            err.message(),
+            "Avatars must be PNG, JPEG, GIF or WebP images"
+        );
     }
     h.assert_nothing_stored().await;
 
     let text = "hello, wörld ✓\n".repeat(1000);
-    let info = upload(&mut client, "alice", "notes.png", Purpose::Attachment, text.as_bytes(), 7)
-        .await
-        .unwrap();
+    let info = upload(
+        &mut client,
+        "alice",
+        "notes.png",
+        Purpose::Attachment,
+        text.as_bytes(),
+        7,
+    )
+    .await
+    .unwrap();
     assert_eq!(info.content_type, "text/plain; charset=utf-8");
     h.service.stop().await;
 }
@@ -332,7 +381,10 @@ async fn malformed_uploads_are_invalid_arguments() {
     let data = b"some bytes".to_vec();
     let cases: Vec<(&str, Vec<UploadRequest>)> = vec![
         ("no messages", vec![]),
-        ("chunk before metadata", vec![chunk(&data), meta("a", "x", Purpose::Attachment, 0)]),
+        (
+            "chunk before metadata",
+            vec![chunk(&data), meta("a", "x", Purpose::Attachment, 0)],
+        ),
         (
             "metadata twice",
             vec![
@@ -342,10 +394,22 @@ async fn malformed_uploads_are_invalid_arguments() {
             ],
         ),
         ("empty file", vec![meta("a", "x", Purpose::Attachment, 0)]),
-        ("empty chunks only", vec![meta("a", "x", Purpose::Attachment, 0), chunk(&[])]),
-        ("no owner", vec![meta(" ", "x", Purpose::Attachment, 0), chunk(&data)]),
-        ("no purpose", vec![meta("a", "x", Purpose::Unspecified, 0), chunk(&data)]),
-        ("empty message", vec![UploadRequest { part: None }, chunk(&data)]),
+        (
+            "empty chunks only",
+            vec![meta("a", "x", Purpose::Attachment, 0), chunk(&[])],
+        ),
+        (
+            "no owner",
+            vec![meta(" ", "x", Purpose::Attachment, 0), chunk(&data)],
+        ),
+        (
+            "no purpose",
+            vec![meta("a", "x", Purpose::Unspecified, 0), chunk(&data)],
+        ),
+        (
+            "empty message",
+            vec![UploadRequest { part: None }, chunk(&data)],
+        ),
     ];
     for (what, messages) in cases {
         let err = upload_messages(&mut client, messages).await.unwrap_err();
@@ -360,7 +424,10 @@ async fn unknown_ids_are_not_found() {
     let h = Harness::start(1024 * 1024).await;
     let mut client = h.client().await;
     let id = uuid::Uuid::now_v7().to_string();
-    let err = client.get_media(GetMediaRequest { id: id.clone() }).await.unwrap_err();
+    let err = client
+        .get_media(GetMediaRequest { id: id.clone() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     let err = download(&mut client, &id).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -371,31 +438,62 @@ async fn unknown_ids_are_not_found() {
 async fn only_the_owner_deletes() {
     let h = Harness::start(1024 * 1024).await;
     let mut client = h.client().await;
-    let info = upload(&mut client, "Alice", "cat.png", Purpose::Avatar, &png(), 1000)
-        .await
-        .unwrap();
+    let info = upload(
+        &mut client,
+        "Alice",
+        "cat.png",
+        Purpose::Avatar,
+        &png(),
+        1000,
+    )
+    .await
+    .unwrap();
 
     let err = client
-        .delete(DeleteMediaRequest { id: info.id.clone(), requester: "mallory".into() })
+        .delete(DeleteMediaRequest {
+            id: info.id.clone(),
+            requester: "mallory".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    assert!(client.get_media(GetMediaRequest { id: info.id.clone() }).await.is_ok());
+    assert!(
+        client
+            .get_media(GetMediaRequest {
+                id: info.id.clone()
+            })
+            .await
+            .is_ok()
+    );
     assert_eq!(h.object_keys().await, vec![info.id.clone()]);
 
     client
-        .delete(DeleteMediaRequest { id: info.id.clone(), requester: "Alice".into() })
+        .delete(DeleteMediaRequest {
+            id: info.id.clone(),
+            requester: "Alice".into(),
+        })
         .await
         .unwrap();
-    let err = client.get_media(GetMediaRequest { id: info.id.clone() }).await.unwrap_err();
+    let err = client
+        .get_media(GetMediaRequest {
+            id: info.id.clone(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    assert_eq!(download(&mut client, &info.id).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        download(&mut client, &info.id).await.unwrap_err().code(),
+        Code::NotFound
+    );
     h.assert_nothing_stored().await;
 
     // Deleting what is already gone succeeds, whoever asks.
     for requester in ["Alice", "mallory"] {
         client
-            .delete(DeleteMediaRequest { id: info.id.clone(), requester: requester.into() })
+            .delete(DeleteMediaRequest {
+                id: info.id.clone(),
+                requester: requester.into(),
+            })
             .await
             .unwrap();
     }
@@ -408,16 +506,31 @@ async fn data_survives_a_restart_with_the_in_process_s3_server() {
     let data = random_bytes(200_000);
 
     let service = Service::start(Config::local(dir.path())).await;
-    let info = upload(&mut service.client().await, "alice", "keep.bin", Purpose::Attachment, &data, 50_000)
-        .await
-        .unwrap();
+    let info = upload(
+        &mut service.client().await,
+        "alice",
+        "keep.bin",
+        Purpose::Attachment,
+        &data,
+        50_000,
+    )
+    .await
+    .unwrap();
     service.stop().await;
-    assert!(dir.path().join("objects").join("chat-media").join(&info.id).is_file());
+    assert!(
+        dir.path()
+            .join("objects")
+            .join("chat-media")
+            .join(&info.id)
+            .is_file()
+    );
 
     let service = Service::start(Config::local(dir.path())).await;
     let mut client = service.client().await;
     let got = client
-        .get_media(GetMediaRequest { id: info.id.clone() })
+        .get_media(GetMediaRequest {
+            id: info.id.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -431,17 +544,19 @@ async fn data_survives_a_restart_with_the_in_process_s3_server() {
 async fn health_is_serving_and_reflection_lists_the_service() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let dir = tempfile::tempdir().unwrap();
     let service = Service::start(Config::local(dir.path())).await;
     let channel = service.channel().await;
 
     let health = HealthClient::new(channel.clone())
-        .check(HealthCheckRequest { service: "chat.media.v1.MediaService".into() })
+        .check(HealthCheckRequest {
+            service: "chat.media.v1.MediaService".into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -461,6 +576,9 @@ async fn health_is_serving_and_reflection_lists_the_service() {
         panic!("expected a service list, got {response:?}");
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.iter().any(|n| n == "chat.media.v1.MediaService"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "chat.media.v1.MediaService"),
+        "{names:?}"
+    );
     service.stop().await;
 }

@@ -43,8 +43,16 @@ fn record(id: &str, owner: &str, purpose: Purpose) -> MediaRecord {
 
 fn insert_then_get_round_trips(store: Arc<dyn Store>) -> BoxFuture<'static, ()> {
     Box::pin(async move {
-        let a = record("0197a000-0000-7000-8000-000000000001", "Alice", Purpose::Avatar);
-        let b = record("0197a000-0000-7000-8000-000000000002", "bob", Purpose::Attachment);
+        let a = record(
+            "0197a000-0000-7000-8000-000000000001",
+            "Alice",
+            Purpose::Avatar,
+        );
+        let b = record(
+            "0197a000-0000-7000-8000-000000000002",
+            "bob",
+            Purpose::Attachment,
+        );
         store.insert(&a).await.unwrap();
         store.insert(&b).await.unwrap();
         assert_eq!(store.get(&a.id).await.unwrap(), Some(a));
@@ -66,8 +74,15 @@ fn duplicate_id_is_rejected(store: Arc<dyn Store>) -> BoxFuture<'static, ()> {
         let mut second = record("dup", "mallory", Purpose::Avatar);
         second.name = "other.png".into();
         let err = store.insert(&second).await.unwrap_err();
-        assert!(matches!(err, Error::AlreadyExists(ref id) if id == "dup"), "{err:?}");
-        assert_eq!(store.get("dup").await.unwrap(), Some(first), "the first record stays");
+        assert!(
+            matches!(err, Error::AlreadyExists(ref id) if id == "dup"),
+            "{err:?}"
+        );
+        assert_eq!(
+            store.get("dup").await.unwrap(),
+            Some(first),
+            "the first record stays"
+        );
     })
 }
 
@@ -80,7 +95,10 @@ fn delete_removes_only_that_record(store: Arc<dyn Store>) -> BoxFuture<'static, 
         assert!(store.delete("gone").await.unwrap());
         assert_eq!(store.get("gone").await.unwrap(), None);
         assert_eq!(store.get("keep").await.unwrap(), Some(keep));
-        assert!(!store.delete("gone").await.unwrap(), "second delete finds nothing");
+        assert!(
+            !store.delete("gone").await.unwrap(),
+            "second delete finds nothing"
+        );
         assert!(!store.delete("never-existed").await.unwrap());
     })
 }
@@ -100,8 +118,14 @@ fn main() {
         ("insert_then_get_round_trips", insert_then_get_round_trips),
         ("get_missing_is_none", get_missing_is_none),
         ("duplicate_id_is_rejected", duplicate_id_is_rejected),
-        ("delete_removes_only_that_record", delete_removes_only_that_record),
-        ("id_can_be_reused_after_delete", id_can_be_reused_after_delete),
+        (
+            "delete_removes_only_that_record",
+            delete_removes_only_that_record,
+        ),
+        (
+            "id_can_be_reused_after_delete",
+            id_can_be_reused_after_delete,
+        ),
     ];
 
     let mut backends: Vec<Backend<dyn Store>> = vec![Backend {
@@ -132,7 +156,9 @@ fn main() {
                     Box::pin(async move {
                         // A database per trial keeps cases independent.
                         let db = format!("chat_media_test_{}", uuid::Uuid::new_v4().simple());
-                        let store = MongoStore::connect(&uri, &db).await.map_err(|e| e.to_string())?;
+                        let store = MongoStore::connect(&uri, &db)
+                            .await
+                            .map_err(|e| e.to_string())?;
                         Ok(Arc::new(store) as Arc<dyn Store>)
                     })
                 }),

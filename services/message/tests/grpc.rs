@@ -2,101 +2,12 @@
 //! store, driven by the generated client, plus the standard health and
 //! reflection services.
 
-use chat_message::{Config, Error};
 use chat_proto::message::v1 as pb;
-use pb::message_service_client::MessageServiceClient;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tonic::Code;
-use tonic::transport::Channel;
 
-struct Server {
-    client: MessageServiceClient<Channel>,
-    channel: Channel,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), Error>>,
-    _dir: tempfile::TempDir,
-}
+mod support;
 
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        listen_addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        mongo_uri: None,
-        history_default_limit: 3,
-        max_message_chars: 10,
-        ..Config::default()
-    };
-    let listener = tokio::net::TcpListener::bind(config.listen_addr)
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(chat_message::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    Server {
-        client: MessageServiceClient::new(channel.clone()),
-        channel,
-        stop,
-        task,
-        _dir: dir,
-    }
-}
-
-fn post(room: &str, sender: &str, content: &str) -> pb::PostMessageRequest {
-    pb::PostMessageRequest {
-        room: room.into(),
-        sender: sender.into(),
-        content: content.into(),
-        ..Default::default()
-    }
-}
-
-async fn send(
-    c: &mut MessageServiceClient<Channel>,
-    room: &str,
-    sender: &str,
-    content: &str,
-) -> pb::Message {
-    c.post_message(post(room, sender, content))
-        .await
-        .unwrap()
-        .into_inner()
-        .message
-        .unwrap()
-}
-
-fn code<T: std::fmt::Debug>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
-    match r {
-        Ok(v) => panic!("expected an error status, got {v:?}"),
-        Err(s) => s.code(),
-    }
-}
-
-fn list(
-    room: &str,
-    before: Option<&str>,
-    after: Option<&str>,
-    limit: u32,
-) -> pb::ListMessagesRequest {
-    pb::ListMessagesRequest {
-        room: room.into(),
-        before: before.map(Into::into),
-        after: after.map(Into::into),
-        limit,
-    }
-}
-
-fn ids(messages: &[pb::Message]) -> Vec<&str> {
-    messages.iter().map(|m| m.id.as_str()).collect()
-}
+use support::{code, ids, ids_of, list, post, send, start};
 
 #[tokio::test]
 async fn health_reports_serving_and_reflection_lists_the_service() {
@@ -380,10 +291,6 @@ async fn edit_and_delete_follow_the_rules() {
         vec![stored],
         "deleted messages stay in history"
     );
-}
-
-fn ids_of(attachments: &[pb::Attachment]) -> Vec<&str> {
-    attachments.iter().map(|a| a.id.as_str()).collect()
 }
 
 #[tokio::test]

@@ -181,32 +181,6 @@ function record(socket, events) {
   };
 }
 
-/** Resolves with the next `event` payload, or rejects after `ms`. */
-function nextEvent(socket, event, ms = ACK_TIMEOUT_MS) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off(event, on);
-      reject(new Error(`timed out after ${ms} ms waiting for '${event}'`));
-    }, ms);
-    function on(payload) {
-      clearTimeout(timer);
-      socket.off(event, on);
-      resolve(payload);
-    }
-    socket.on(event, on);
-  });
-}
-
-/** Waits QUIET_MS and returns every `event` that arrived meanwhile. */
-async function collectFor(socket, event, ms = QUIET_MS) {
-  const got = [];
-  const on = (p) => got.push(p);
-  socket.on(event, on);
-  await sleep(ms);
-  socket.off(event, on);
-  return got;
-}
-
 function closeAll() {
   for (const s of openSockets) s.close();
   openSockets.clear();
@@ -249,8 +223,6 @@ module.exports = {
   connectRefused,
   ack,
   record,
-  nextEvent,
-  collectFor,
   closeAll,
   userWithSocket,
   join,

@@ -75,6 +75,7 @@ class ChatServer {
       DATA_DIR: this.dataDir,
       HOST: '127.0.0.1',
       RUST_LOG: process.env.RUST_LOG || 'info',
+      NO_COLOR: '1',
       ...this.extraEnv,
     };
     if (process.env.CHAT_PARSER) env.CHAT_PARSER = process.env.CHAT_PARSER;
@@ -123,6 +124,24 @@ class ChatServer {
   }
 }
 
+/** Keeps the log directory from growing without bound across runs. */
+function pruneOldLogs(maxAgeMs = 24 * 3600 * 1000) {
+  let files = [];
+  try {
+    files = fs.readdirSync(LOG_DIR);
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const p = path.join(LOG_DIR, f);
+    try {
+      if (Date.now() - fs.statSync(p).mtimeMs > maxAgeMs) fs.rmSync(p, { force: true });
+    } catch {
+      // another test file pruned it first
+    }
+  }
+}
+
 const live = new Set();
 process.on('exit', () => {
   for (const s of live) if (s.child) s.child.kill('SIGKILL');
@@ -133,6 +152,7 @@ process.on('exit', () => {
  * file, and returns the (not yet started) server object.
  */
 function serverForFile(name, env) {
+  pruneOldLogs();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `chat-js-${name}-`));
   const server = new ChatServer({ dataDir, name, env });
   live.add(server);

@@ -18,6 +18,10 @@ describe('POST /register', () => {
     assert.deepEqual(Object.keys(res.body).sort(), ['refreshToken', 'token', 'user']);
     assertTokens(res.body);
     assertUser(res.body.user, username, null);
+    // Short-lived: 15 minutes by default.
+    const claims = JSON.parse(Buffer.from(res.body.token.split('.')[1], 'base64url').toString());
+    const ttl = claims.exp - Date.now() / 1000;
+    assert.ok(ttl > 14 * 60 && ttl <= 15 * 60 + 5, `the token lives ${ttl} s, not 15 minutes`);
     const me = await http(server, 'GET', '/me', { token: res.body.token });
     assert.equal(me.status, 200, me.text);
     assert.deepEqual(me.body, res.body.user);

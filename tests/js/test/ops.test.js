@@ -15,6 +15,16 @@ describe('operations endpoints', () => {
     assert.equal(res.status, 200, res.text);
   });
 
+  it('every HTTP error body is {"error": TEXT}, unknown routes and methods included', async () => {
+    const { assertHttpError } = require('../lib/shapes');
+    assertHttpError(await c.http(server, 'GET', '/definitely/not/here'), 404);
+    assertHttpError(await c.http(server, 'GET', '/login'), 405);
+    assertHttpError(await c.http(server, 'POST', '/me'), 405);
+    const garbled = await c.http(server, 'POST', '/login', { body: 'x', headers: { 'content-type': 'text/plain' } });
+    assert.ok(garbled.status >= 400 && garbled.status < 500, `status ${garbled.status}`);
+    assertHttpError(garbled, garbled.status);
+  });
+
   it('GET /metrics answers Prometheus text', async () => {
     // Some traffic first, so there is something to count.
     const u = await c.userWithSocket(server, c.TRANSPORTS[0]);

@@ -2,7 +2,7 @@
 //! Calls run on the blocking pool; each is a single statement or a
 //! transaction, so SQLite's own locking gives the atomicity the trait asks for.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,14 +43,12 @@ const CURRENT_KEY_SLOT: &str = "current";
 
 pub struct EmbeddedStore {
     conn: Arc<Mutex<Connection>>,
-    path: PathBuf,
 }
 
 impl EmbeddedStore {
     /// Opens (creating if needed) the database file and its schema.
     pub async fn open(path: &Path) -> Result<EmbeddedStore, Error> {
-        let path = path.to_path_buf();
-        let opened = path.clone();
+        let opened = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, Error> {
             if let Some(dir) = opened.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
@@ -68,12 +66,7 @@ impl EmbeddedStore {
         .await??;
         Ok(EmbeddedStore {
             conn: Arc::new(Mutex::new(conn)),
-            path,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     async fn call<T, F>(&self, f: F) -> Result<T, Error>

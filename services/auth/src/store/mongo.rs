@@ -11,7 +11,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{
     ClientOptions, CollectionOptions, IndexOptions, ReturnDocument, WriteConcern,
 };
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Client, Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::{SigningKeyRecord, Store, UserRecord};
@@ -67,7 +67,6 @@ pub struct MongoStore {
     users: Collection<UserDoc>,
     refresh_tokens: Collection<RefreshTokenDoc>,
     signing_keys: Collection<SigningKeyDoc>,
-    db: Database,
 }
 
 impl MongoStore {
@@ -84,14 +83,9 @@ impl MongoStore {
             users: db.collection_with_options("users", opts.clone()),
             refresh_tokens: db.collection_with_options("refresh_tokens", opts.clone()),
             signing_keys: db.collection_with_options("signing_keys", opts),
-            db,
         };
         store.ensure_indexes().await?;
         Ok(store)
-    }
-
-    pub fn database(&self) -> &Database {
-        &self.db
     }
 
     async fn ensure_indexes(&self) -> Result<(), Error> {

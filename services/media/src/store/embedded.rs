@@ -136,8 +136,10 @@ impl Store for EmbeddedStore {
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {
         let id = id.to_owned();
-        self.with_conn(move |conn| Ok(conn.execute("DELETE FROM media WHERE id = ?1", params![id])? > 0))
-            .await
+        self.with_conn(move |conn| {
+            Ok(conn.execute("DELETE FROM media WHERE id = ?1", params![id])? > 0)
+        })
+        .await
     }
 }
 
@@ -173,7 +175,9 @@ mod tests {
     #[tokio::test]
     async fn uses_write_ahead_logging() {
         let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path().join("m.sqlite3")).await.unwrap();
+        let store = EmbeddedStore::open(dir.path().join("m.sqlite3"))
+            .await
+            .unwrap();
         let mode: String = store
             .with_conn(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
             .await

@@ -1,0 +1,229 @@
+//! The end-of-run table (each figure with ours ÷ reference and its target)
+//! and the JSON file.
+
+use std::fmt::Write;
+
+use crate::cli::{Args, SystemKind};
+use crate::scenario::idle::Idle;
+use crate::scenario::rooms::Outcomes;
+use crate::scenario::storm::Storm;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SystemResult {
+    pub system: SystemKind,
+    pub idle: Option<Idle>,
+    pub storm: Option<Storm>,
+    pub fanout: Option<Outcomes>,
+    pub ramp: Option<Outcomes>,
+}
+
+impl SystemResult {
+    pub fn new(system: SystemKind) -> SystemResult {
+        SystemResult {
+            system,
+            idle: None,
+            storm: None,
+            fanout: None,
+            ramp: None,
+        }
+    }
+
+    /// The highest total send rate a ramp step held within the bound.
+    pub fn ramp_best(&self) -> Option<f64> {
+        let steps = &self.ramp.as_ref()?.steps;
+        Some(steps.iter().filter(|s| s.held).map(|s| s.sent_per_sec).fold(0.0, f64::max))
+    }
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "value")]
+pub enum Target {
+    RatioAtLeast(f64),
+    RatioAtMost(f64),
+    OursAtLeast(f64),
+    OursZero,
+}
+
+impl Target {
+    fn describe(self) -> String {
+        match self {
+            Target::RatioAtLeast(r) => format!("ratio >= {r}"),
+            Target::RatioAtMost(r) => format!("ratio <= {r}"),
+            Target::OursAtLeast(v) => format!("ours >= {v}"),
+            Target::OursZero => "ours = 0".into(),
+        }
+    }
+
+    fn met(self, ours: Option<f64>, ratio: Option<f64>) -> Option<bool> {
+        match self {
+            Target::RatioAtLeast(r) => ratio.map(|x| x >= r),
+            Target::RatioAtMost(r) => ratio.map(|x| x <= r),
+            Target::OursAtLeast(v) => ours.map(|x| x >= v),
+            Target::OursZero => ours.map(|x| x == 0.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    pub metric: String,
+    pub ours: Option<f64>,
+    pub reference: Option<f64>,
+    /// ours ÷ reference.
+    pub ratio: Option<f64>,
+    pub target: Option<Target>,
+    pub met: Option<bool>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub rows: Vec<Row>,
+    pub failures: Vec<String>,
+    pub missed_targets: usize,
+}
+
+type Getter = Box<dyn Fn(&SystemResult) -> Option<f64>>;
+
+fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
+    let n = |v: u64| v as f64;
+    let bound = args.ramp_p99_ms;
+    vec![
+        ("idle: connections held".into(), Box::new(move |r: &SystemResult| r.idle.as_ref().map(|i| n(i.held))), Some(Target::OursAtLeast(args.idle_connections as f64))),
+        ("idle: connect + join time (s)".into(), Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.connect_secs)), None),
+        ("idle: server RSS per connection (KiB)".into(), Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.kib_per_connection)), Some(Target::RatioAtMost(0.5))),
+        ("storm: handshakes/s".into(), Box::new(|r: &SystemResult| r.storm.as_ref().map(|s| s.handshakes_per_sec)), None),
+        ("storm: handshake p99 (ms)".into(), Box::new(|r: &SystemResult| r.storm.as_ref().map(|s| s.latency.p99_ms)), None),
+        ("fan-out: sent msgs/s".into(), Box::new(|r: &SystemResult| fan(r).map(|s| s.sent_per_sec)), None),
+        ("fan-out: delivered msgs/s".into(), Box::new(|r: &SystemResult| fan(r).map(|s| s.delivered_per_sec)), None),
+        ("fan-out: latency p50 (ms)".into(), Box::new(|r: &SystemResult| fan(r).map(|s| s.latency.p50_ms)), None),
+        ("fan-out: latency p95 (ms)".into(), Box::new(|r: &SystemResult| fan(r).map(|s| s.latency.p95_ms)), None),
+        ("fan-out: latency p99 (ms)".into(), Box::new(|r: &SystemResult| fan(r).map(|s| s.latency.p99_ms)), Some(Target::RatioAtMost(0.5))),
+        ("fan-out: latency max (ms)".into(), Box::new(|r: &SystemResult| fan(r).map(|s| s.latency.max_ms)), None),
+        ("fan-out: ack p99 (ms)".into(), Box::new(|r: &SystemResult| fan(r).map(|s| s.ack_latency.p99_ms)), None),
+        ("fan-out: acked".into(), Box::new(move |r: &SystemResult| r.fanout.as_ref().map(|f| n(f.acked))), None),
+        ("fan-out: errors (refused + unanswered)".into(), Box::new(move |r: &SystemResult| r.fanout.as_ref().map(|f| n(f.refused + f.unanswered))), Some(Target::OursZero)),
+        ("fan-out: server CPU s per 10k deliveries".into(), Box::new(|r: &SystemResult| r.fanout.as_ref().filter(|f| f.delivered > 0).map(|f| f.server_cpu_secs * 10_000.0 / f.delivered as f64)), None),
+        ("fan-out: history missing".into(), Box::new(move |r: &SystemResult| r.fanout.as_ref().map(|f| n(f.history.missing))), Some(Target::OursZero)),
+        ("fan-out: history extra".into(), Box::new(move |r: &SystemResult| r.fanout.as_ref().map(|f| n(f.history.extra))), None),
+        (format!("ramp: highest msgs/s sent, p99 <= {bound} ms"), Box::new(|r: &SystemResult| r.ramp_best()), Some(Target::RatioAtLeast(3.0))),
+        ("ramp: delivered msgs/s at that rate".into(), Box::new(|r: &SystemResult| ramp_best_step(r).map(|s| s.delivered_per_sec)), None),
+        ("ramp: p99 at that rate (ms)".into(), Box::new(|r: &SystemResult| ramp_best_step(r).map(|s| s.latency.p99_ms)), None),
+        ("ramp: history missing".into(), Box::new(move |r: &SystemResult| r.ramp.as_ref().map(|f| n(f.history.missing))), Some(Target::OursZero)),
+    ]
+}
+
+fn fan(r: &SystemResult) -> Option<&crate::scenario::rooms::Step> {
+    r.fanout.as_ref()?.steps.first()
+}
+
+fn ramp_best_step(r: &SystemResult) -> Option<&crate::scenario::rooms::Step> {
+    r.ramp.as_ref()?.steps.iter().filter(|s| s.held).last()
+}
+
+pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
+    let of = |kind| results.iter().find(|r| r.system == kind);
+    let (ours, reference) = (of(SystemKind::Ours), of(SystemKind::Reference));
+    let mut rows = Vec::new();
+    let mut missed_targets = 0;
+    for (metric, get, target) in metrics(args) {
+        let o = ours.and_then(&get);
+        let r = reference.and_then(&get);
+        if o.is_none() && r.is_none() {
+            continue;
+        }
+        let ratio = match (o, r) {
+            (Some(o), Some(r)) if r != 0.0 => Some(o / r),
+            _ => None,
+        };
+        let met = target.and_then(|t| t.met(o, ratio));
+        if met == Some(false) {
+            missed_targets += 1;
+        }
+        rows.push(Row {
+            metric,
+            ours: o,
+            reference: r,
+            ratio,
+            target,
+            met,
+        });
+    }
+    Summary {
+        rows,
+        failures: results.iter().flat_map(|r| failures(args, r)).collect(),
+        missed_targets,
+    }
+}
+
+/// What makes a run fail whatever the targets: lost or duplicated messages,
+/// dropped connections, failed handshakes, unanswered sends at the fan-out load.
+fn failures(args: &Args, r: &SystemResult) -> Vec<String> {
+    let name = r.system.name();
+    let mut out = Vec::new();
+    if let Some(i) = &r.idle
+        && i.held < args.idle_connections as u64
+    {
+        out.push(format!("{name}: idle held {} of {} connections ({:?})", i.held, args.idle_connections, i.first_error));
+    }
+    if let Some(s) = &r.storm
+        && s.failed > 0
+    {
+        out.push(format!("{name}: storm had {} failed handshakes ({:?})", s.failed, s.first_error));
+    }
+    for (scenario, o) in [("fan-out", &r.fanout), ("ramp", &r.ramp)] {
+        let Some(o) = o else { continue };
+        if o.history.missing > 0 || o.history.duplicates > 0 {
+            out.push(format!(
+                "{name}: {scenario} history lacks {} acknowledged message(s), {} duplicate(s)",
+                o.history.missing, o.history.duplicates
+            ));
+        }
+        if o.acked == 0 {
+            out.push(format!("{name}: {scenario} had no acknowledged send"));
+        }
+    }
+    if let Some(f) = &r.fanout
+        && (f.refused > 0 || f.unanswered > 0)
+    {
+        out.push(format!("{name}: fan-out had {} refused and {} unanswered sends {:?}", f.refused, f.unanswered, f.errors));
+    }
+    out
+}
+
+fn cell(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if v.abs() >= 100.0 || v == v.trunc() => format!("{v:.0}"),
+        Some(v) if v.abs() >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+pub fn table(summary: &Summary) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "\n{:<44} {:>11} {:>11} {:>9}  {:<16} {}", "metric", "ours", "reference", "ours/ref", "target", "met");
+    let _ = writeln!(t, "{}", "-".repeat(100));
+    for row in &summary.rows {
+        let ratio = row.ratio.map_or_else(|| "-".into(), |r| format!("{r:.2}"));
+        let target = row.target.map_or_else(String::new, Target::describe);
+        let met = match row.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "",
+        };
+        let _ = writeln!(t, "{:<44} {:>11} {:>11} {:>9}  {:<16} {met}", row.metric, cell(row.ours), cell(row.reference), ratio, target);
+    }
+    t
+}
+
+pub fn json(args: &Args, results: &[SystemResult], summary: &Summary) -> serde_json::Value {
+    serde_json::json!({
+        "config": args,
+        "notes": format!(
+            "ours: persistence on (SQLite in a temp DATA_DIR), RATE_MESSAGES_PER_SEC = RATE_MESSAGES_BURST = {}; reference: messages in memory, no rate limiter",
+            crate::system::BENCH_RATE_LIMIT
+        ),
+        "systems": results,
+        "summary": summary,
+    })
+}

@@ -1,0 +1,134 @@
+//! Runs the chosen scenarios against each system in turn.
+
+use std::time::Duration;
+
+use crate::cli::{Args, Scenario, SystemKind};
+use crate::dial::Dialer;
+use crate::error::Error;
+use crate::report::{self, SystemResult};
+use crate::scenario::rooms::{self, Plan};
+use crate::scenario::{idle, storm};
+use crate::system::{self, Server};
+use crate::{chart, users};
+
+/// The whole bench; `Ok(false)` when something failed (see [`crate::main`]).
+pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
+    let chat = system::chat_binary(&args).ok();
+    eprintln!("chat-bench: open-file limit {nofile}; ours = {}", chat.as_ref().map_or("?".into(), |p| p.display().to_string()));
+    eprintln!(
+        "chat-bench: ours runs with RATE_MESSAGES_PER_SEC = RATE_MESSAGES_BURST = {} (the reference has no rate limiter)",
+        system::BENCH_RATE_LIMIT
+    );
+    let mut results = Vec::new();
+    for &kind in &args.systems {
+        eprintln!("chat-bench: === {} ===", kind.name());
+        let server = Server::start(kind, &args).await?;
+        let result = one_system(&server, &args).await;
+        let log = server.log.clone();
+        server.stop().await;
+        match result {
+            Ok(r) => results.push(r),
+            Err(e) => return Err(Error::Server(format!("{}: {e} (server log: {})", kind.name(), log.display()))),
+        }
+    }
+    std::fs::create_dir_all(&args.out_dir)?;
+    let chart_path = args.out_dir.join("ramp.svg");
+    if args.scenarios.contains(&Scenario::Ramp) {
+        std::fs::write(&chart_path, chart::ramp_svg(&results, args.ramp_p99_ms))?;
+    }
+    let summary = report::summarise(&args, &results);
+    print!("{}", report::table(&summary));
+    let json_path = args.out_dir.join("results.json");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report::json(&args, &results, &summary))?)?;
+    println!("results: {}", json_path.display());
+    if args.scenarios.contains(&Scenario::Ramp) {
+        println!("chart:   {}", chart_path.display());
+    }
+    for failure in &summary.failures {
+        println!("FAILED: {failure}");
+    }
+    let ok = summary.failures.is_empty() && (!args.require_targets || summary.missed_targets == 0);
+    println!(
+        "chat-bench: {} ({} failure(s), {} target(s) missed)",
+        if ok { "PASS" } else { "FAIL" },
+        summary.failures.len(),
+        summary.missed_targets
+    );
+    Ok(ok)
+}
+
+async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error> {
+    let count = args.users.max(args.users_per_room);
+    let tokens = users::register(server.addr, count).await?;
+    let dialer = Dialer::new(server.addr, args.source_ips, tokens)?;
+    let mut result = SystemResult::new(server.kind);
+    let cpu = || server.cpu_secs().unwrap_or(0.0);
+    for scenario in &args.scenarios {
+        match scenario {
+            Scenario::Idle => {
+                let r = idle::run(
+                    &dialer,
+                    args.idle_connections,
+                    args.connect_concurrency,
+                    Duration::from_secs(args.idle_hold_secs),
+                    || server.rss_kib(),
+                )
+                .await?;
+                eprintln!(
+                    "  idle: {} held, {:.1} KiB/connection",
+                    r.held, r.kib_per_connection
+                );
+                result.idle = Some(r);
+            }
+            Scenario::Storm => {
+                let r = storm::run(&dialer, args.storm_connections, args.storm_concurrency).await;
+                eprintln!("  storm: {:.0} handshakes/s ({} failed)", r.handshakes_per_sec, r.failed);
+                result.storm = Some(r);
+            }
+            Scenario::Fanout => {
+                let total = args.rate * (args.rooms * args.users_per_room) as f64;
+                let plan = plan(args, "fanout", vec![total], args.duration_secs, None);
+                let r = rooms::run(&dialer, &plan, cpu).await?;
+                if let Some(s) = r.steps.first() {
+                    eprintln!(
+                        "  fan-out: {:.0} delivered/s, p99 {:.1} ms, {} missing",
+                        s.delivered_per_sec, s.latency.p99_ms, r.history.missing
+                    );
+                }
+                result.fanout = Some(r);
+            }
+            Scenario::Ramp => {
+                let plan = plan(args, "ramp", ramp_steps(args), args.ramp_step_secs, Some(args.ramp_p99_ms));
+                let r = rooms::run(&dialer, &plan, cpu).await?;
+                let best = r.steps.iter().filter(|s| s.held).map(|s| s.sent_per_sec).fold(0.0, f64::max);
+                eprintln!("  ramp: highest held {best:.0} msgs/s sent");
+                result.ramp = Some(r);
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn plan(args: &Args, scenario: &str, steps: Vec<f64>, step_secs: u64, bound: Option<f64>) -> Plan {
+    Plan {
+        tag: format!("{scenario}{}", std::process::id()),
+        rooms: args.rooms,
+        users_per_room: args.users_per_room,
+        sampled_per_room: args.sampled_per_room,
+        steps,
+        step_secs,
+        warmup: Duration::from_secs(if step_secs > 2 { 1 } else { 0 }),
+        p99_bound_ms: bound,
+        connect_concurrency: args.connect_concurrency,
+    }
+}
+
+fn ramp_steps(args: &Args) -> Vec<f64> {
+    let mut steps = Vec::new();
+    let mut rate = args.ramp_start.max(1.0);
+    while rate <= args.ramp_max && steps.len() < 100 {
+        steps.push(rate);
+        rate *= args.ramp_factor.max(1.01);
+    }
+    steps
+}

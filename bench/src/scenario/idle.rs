@@ -1,0 +1,117 @@
+//! idle: hold N authenticated connections, each joined to a room, and read
+//! what they cost the server in resident memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::dial::Dialer;
+use crate::error::Error;
+use crate::progress;
+use crate::sio::{self, Frame, Ws};
+
+/// Rooms the idle connections spread over.
+const ROOMS: usize = 100;
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Idle {
+    pub target: usize,
+    /// Connected, joined and still open when memory was read.
+    pub held: u64,
+    pub failed: u64,
+    pub connect_secs: f64,
+    pub rss_before_kib: u64,
+    pub rss_after_kib: u64,
+    pub kib_per_connection: f64,
+    pub first_error: Option<String>,
+}
+
+pub async fn run(
+    dialer: &Dialer,
+    target: usize,
+    concurrency: usize,
+    hold: Duration,
+    rss_kib: impl Fn() -> Result<u64, Error>,
+) -> Result<Idle, Error> {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before_kib = rss_kib()?;
+    let (quit_tx, quit_rx) = watch::channel(false);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let mut tasks = JoinSet::new();
+    let mut out = Idle {
+        target,
+        rss_before_kib,
+        ..Idle::default()
+    };
+    let bar = progress::counter(target as u64, "idle: connecting");
+    let started = Instant::now();
+    let mut opened = futures::stream::iter(0..target)
+        .map(|i| async move {
+            let mut ws = dialer.dial(i, i).await?;
+            let room = format!("idle-{}", i % ROOMS);
+            let reply = sio::call(&mut ws, 1, "joinRoom", &serde_json::json!({ "room": room, "limit": 1 })).await?;
+            if reply["ok"] != serde_json::Value::Bool(true) {
+                return Err(Error::Server(format!("joinRoom refused: {reply}")));
+            }
+            Ok(ws)
+        })
+        .buffer_unordered(concurrency.max(1));
+    while let Some(result) = opened.next().await {
+        match result {
+            Ok(ws) => {
+                tasks.spawn(hold_open(ws, quit_rx.clone(), dropped.clone()));
+            }
+            Err(e) => {
+                out.failed += 1;
+                out.first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        bar.inc(1);
+    }
+    drop(opened);
+    bar.finish_and_clear();
+    out.connect_secs = started.elapsed().as_secs_f64();
+
+    let bar = progress::timer(hold.as_secs(), &format!("idle: holding {}", tasks.len()));
+    for s in 1..=hold.as_secs() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        bar.set_position(s);
+    }
+    bar.finish_and_clear();
+    out.rss_after_kib = rss_kib()?;
+    out.held = (tasks.len() as u64).saturating_sub(dropped.load(Ordering::Relaxed));
+    if out.held > 0 {
+        out.kib_per_connection = out.rss_after_kib.saturating_sub(out.rss_before_kib) as f64 / out.held as f64;
+    }
+    let _ = quit_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    Ok(out)
+}
+
+/// Keeps a socket open: answers pings, ignores everything else.
+async fn hold_open(mut ws: Ws, mut quit: watch::Receiver<bool>, dropped: Arc<AtomicU64>) {
+    loop {
+        tokio::select! {
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(text))) => match sio::decode(&text) {
+                    Frame::Ping => {
+                        if ws.send(Message::text(sio::PONG)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Frame::Closed => break,
+                    _ => {}
+                },
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+            _ = quit.changed() => return,
+        }
+    }
+    dropped.fetch_add(1, Ordering::Relaxed);
+}

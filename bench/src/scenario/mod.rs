@@ -1,0 +1,5 @@
+//! The scenarios, each run against one started system.
+
+pub mod idle;
+pub mod rooms;
+pub mod storm;
