@@ -54,7 +54,9 @@ pub fn mongo_target(rt: &tokio::runtime::Runtime) -> MongoTarget {
             uri: format!("mongodb://{host}:{port}"),
             _container: Some(Box::new(c)),
         },
-        Err(e) => MongoTarget::Unavailable(format!("Docker answered but mongo:7 did not start: {e}")),
+        Err(e) => {
+            MongoTarget::Unavailable(format!("Docker answered but mongo:7 did not start: {e}"))
+        }
     }
 }
 
@@ -86,18 +88,21 @@ pub fn trials<S: ?Sized + Send + Sync + 'static>(
     for backend in &backends {
         for &(case, f) in cases {
             let make = backend.make.clone();
-            out.push(Trial::test(format!("{}::{case}", backend.name), move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Failed::from(e.to_string()))?;
-                rt.block_on(async move {
-                    let store = make().await.map_err(Failed::from)?;
-                    f(store).await;
-                    Ok(())
-                })
-            }));
+            out.push(Trial::test(
+                format!("{}::{case}", backend.name),
+                move || {
+                    let rt = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .map_err(|e| Failed::from(e.to_string()))?;
+                    rt.block_on(async move {
+                        let store = make().await.map_err(Failed::from)?;
+                        f(store).await;
+                        Ok(())
+                    })
+                },
+            ));
         }
     }
     for (name, reason) in &skipped {

@@ -22,17 +22,20 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge("The request body is too large".into())
-            } else {
-                Error::InvalidInput(format!(
-                    "Could not read the request body: {}",
-                    rejection.body_text()
-                ))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         parse(&bytes).map(Json)
+    }
+}
+
+/// A body that could not be read, as an `{"error"}` answer.
+pub fn body_error(rejection: BytesRejection) -> Error {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::PayloadTooLarge("The request body is too large".into())
+    } else {
+        Error::InvalidInput(format!(
+            "Could not read the request body: {}",
+            rejection.body_text()
+        ))
     }
 }
 

@@ -2,6 +2,7 @@
 //! silently, one event at a time per socket in arrival order, a tracing span,
 //! metrics, and the reply (ack, or `chatError` without an ack callback).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -42,7 +43,7 @@ where
         event,
         move |inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
             let handler = handler.clone();
-            async move { run(event, inc, io, st, handler).await }
+            async move { run(event, event.into(), inc, io, st, handler).await }
         },
     );
 }
@@ -55,16 +56,17 @@ pub fn on_unknown<A: Adapter>(s: &SocketRef<A>) {
                io: SocketIo<A>,
                State(st): State<SocketState>| {
             let msg = format!("Unknown event '{name}'");
-            run("unknown", inc, io, st, async move |_, _| {
-                Err(Error::InvalidInput(msg))
-            })
-            .await;
+            let handler = async move |_, _| Err(Error::InvalidInput(msg));
+            run("unknown", name.into(), inc, io, st, handler).await;
         },
     );
 }
 
+/// `label` names the event in metrics (a bounded set); `name` is the event
+/// as the client sent it, for `chatError`.
 async fn run<A, F, Fut>(
-    event: &'static str,
+    label: &'static str,
+    name: Cow<'static, str>,
     inc: Incoming<A>,
     io: SocketIo<A>,
     st: SocketState,
@@ -82,12 +84,18 @@ async fn run<A, F, Fut>(
     } = inc;
     let Some(me) = identity(&socket) else {
         reply.send(
-            event,
+            &name,
             Err(Error::Unauthorized("Authentication error".into())),
         );
         return;
     };
-    let span = tracing::info_span!("socket_event", event, sid = %socket.id, user = %me.username, ns = socket.ns());
+    let span = tracing::info_span!(
+        "socket_event",
+        event = %name,
+        sid = %socket.id,
+        user = %me.username,
+        ns = socket.ns()
+    );
     async move {
         // Events of one socket run one after another, as they arrived, so a
         // `joinRoom` sent just before a `sendMessage` is applied first and
@@ -95,7 +103,7 @@ async fn run<A, F, Fut>(
         let _turn = turn.wait().await;
         let started = Instant::now();
         let outcome = handler(Cx { socket, io, st, me }, data).await;
-        let label = match &outcome {
+        let outcome_label = match &outcome {
             Ok(_) => "ok",
             Err(e) => code_label(e.code()),
         };
@@ -109,11 +117,11 @@ async fn run<A, F, Fut>(
                 "event done"
             ),
         }
-        metrics::counter!("chat_socket_events_total", "event" => event, "outcome" => label)
+        metrics::counter!("chat_socket_events_total", "event" => label, "outcome" => outcome_label)
             .increment(1);
-        metrics::histogram!("chat_socket_event_seconds", "event" => event)
+        metrics::histogram!("chat_socket_event_seconds", "event" => label)
             .record(started.elapsed().as_secs_f64());
-        reply.send(event, outcome);
+        reply.send(&name, outcome);
     }
     .instrument(span)
     .await
