@@ -56,10 +56,13 @@ fn label(v: f64) -> String {
     }
 }
 
+/// A system's name, colour and `(rate, p99, p50)` points.
+type Series<'a> = (&'a str, &'a str, Vec<(f64, f64, f64)>);
+
 /// p99 (solid) and p50 (dashed) latency per ramp step against the send
 /// rate achieved, one colour per system, with the bound as a red line.
 pub fn ramp_svg(results: &[SystemResult], bound_ms: f64) -> String {
-    let series: Vec<(&str, &str, Vec<(f64, f64, f64)>)> = results
+    let series: Vec<Series> = results
         .iter()
         .zip(["#1f77b4", "#ff7f0e", "#2ca02c"])
         .filter_map(|(r, colour)| {
@@ -86,33 +89,97 @@ pub fn ramp_svg(results: &[SystemResult], bound_ms: f64) -> String {
     let x = Axis::new(xmin, xmax, LEFT, W - RIGHT);
     let y = Axis::new(ymin, ymax, H - BOTTOM, TOP);
     let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="22" text-anchor="middle" font-size="15">Send→receive latency vs load (ramp)</text>"#, W / 2.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="15">Send→receive latency vs load (ramp)</text>"#,
+        W / 2.0
+    );
     for t in x.ticks() {
         let px = x.at(t);
-        let _ = writeln!(s, r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{}" stroke="#eee"/><text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"##, H - BOTTOM, H - BOTTOM + 16.0, label(t));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{}" stroke="#eee"/><text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"##,
+            H - BOTTOM,
+            H - BOTTOM + 16.0,
+            label(t)
+        );
     }
     for t in y.ticks() {
         let py = y.at(t);
-        let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##, W - RIGHT, LEFT - 6.0, py + 4.0, label(t));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            W - RIGHT,
+            LEFT - 6.0,
+            py + 4.0,
+            label(t)
+        );
     }
-    let _ = writeln!(s, r#"<rect x="{LEFT}" y="{TOP}" width="{}" height="{}" fill="none" stroke="black"/>"#, W - LEFT - RIGHT, H - TOP - BOTTOM);
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">messages sent per second (all users; log)</text>"#, (LEFT + W - RIGHT) / 2.0, H - 18.0);
-    let _ = writeln!(s, r#"<text transform="translate(18 {}) rotate(-90)" text-anchor="middle">latency, ms (log)</text>"#, (TOP + H - BOTTOM) / 2.0);
+    let _ = writeln!(
+        s,
+        r#"<rect x="{LEFT}" y="{TOP}" width="{}" height="{}" fill="none" stroke="black"/>"#,
+        W - LEFT - RIGHT,
+        H - TOP - BOTTOM
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">messages sent per second (all users; log)</text>"#,
+        (LEFT + W - RIGHT) / 2.0,
+        H - 18.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<text transform="translate(18 {}) rotate(-90)" text-anchor="middle">latency, ms (log)</text>"#,
+        (TOP + H - BOTTOM) / 2.0
+    );
     let by = y.at(bound_ms);
-    let _ = writeln!(s, r#"<line x1="{LEFT}" y1="{by:.1}" x2="{}" y2="{by:.1}" stroke="red" stroke-dasharray="2 3"/><text x="{}" y="{:.1}" fill="red" text-anchor="end">p99 bound {bound_ms} ms</text>"#, W - RIGHT, W - RIGHT - 4.0, by - 4.0);
+    let _ = writeln!(
+        s,
+        r#"<line x1="{LEFT}" y1="{by:.1}" x2="{}" y2="{by:.1}" stroke="red" stroke-dasharray="2 3"/><text x="{}" y="{:.1}" fill="red" text-anchor="end">p99 bound {bound_ms} ms</text>"#,
+        W - RIGHT,
+        W - RIGHT - 4.0,
+        by - 4.0
+    );
     for (i, (name, colour, points)) in series.iter().enumerate() {
         let line = |pick: fn(&(f64, f64, f64)) -> f64| {
-            points.iter().map(|p| format!("{:.1},{:.1}", x.at(p.0), y.at(pick(p)))).collect::<Vec<_>>().join(" ")
+            points
+                .iter()
+                .map(|p| format!("{:.1},{:.1}", x.at(p.0), y.at(pick(p))))
+                .collect::<Vec<_>>()
+                .join(" ")
         };
-        let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#, line(|p| p.1));
-        let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1" stroke-dasharray="5 4"/>"#, line(|p| p.2));
+        let _ = writeln!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+            line(|p| p.1)
+        );
+        let _ = writeln!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1" stroke-dasharray="5 4"/>"#,
+            line(|p| p.2)
+        );
         for p in points {
-            let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"#, x.at(p.0), y.at(p.1));
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"#,
+                x.at(p.0),
+                y.at(p.1)
+            );
         }
         let ly = TOP + 16.0 + 18.0 * i as f64;
-        let _ = writeln!(s, r#"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2"/><text x="{}" y="{}">{name}: p99 (solid), p50 (dashed)</text>"#, LEFT + 10.0, LEFT + 34.0, LEFT + 40.0, ly + 4.0);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2"/><text x="{}" y="{}">{name}: p99 (solid), p50 (dashed)</text>"#,
+            LEFT + 10.0,
+            LEFT + 34.0,
+            LEFT + 40.0,
+            ly + 4.0
+        );
     }
     s.push_str("</svg>\n");
     s

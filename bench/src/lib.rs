@@ -34,11 +34,15 @@ pub fn main(args: Args) -> Result<bool, Error> {
             .stdout(std::process::Stdio::null())
             .status()?;
         if !status.success() {
-            return Err(Error::Usage(format!("taskset could not pin the bench to CPUs {cpus}")));
+            return Err(Error::Usage(format!(
+                "taskset could not pin the bench to CPUs {cpus}"
+            )));
         }
     }
     let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(args.threads)

@@ -41,6 +41,12 @@ pub struct Counters {
     pub errors: Mutex<BTreeMap<String, u64>>,
 }
 
+impl Default for Counters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Counters {
     pub fn new() -> Counters {
         Counters {
@@ -117,7 +123,12 @@ fn offset(room: usize, slot: usize) -> f64 {
     ((room * 7919 + slot * 104_729) % 1000) as f64 / 1000.0
 }
 
-pub async fn run(mut ws: Ws, m: Member, mut phase: watch::Receiver<Phase>, c: std::sync::Arc<Counters>) -> Outcome {
+pub async fn run(
+    mut ws: Ws,
+    m: Member,
+    mut phase: watch::Receiver<Phase>,
+    c: std::sync::Arc<Counters>,
+) -> Outcome {
     let mut acked = Vec::new();
     let mut interval = None;
     let mut next = Instant::now();
@@ -219,10 +230,11 @@ fn on_ack(args: &str, c: &Counters, acked: &mut Vec<(String, String)>) {
     match reply {
         Ok((AckReply {
             ok: true,
-            message: Some(AckedMessage {
-                id,
-                client_id: Some(client_id),
-            }),
+            message:
+                Some(AckedMessage {
+                    id,
+                    client_id: Some(client_id),
+                }),
             ..
         },)) => {
             c.acked.fetch_add(1, Ordering::Relaxed);
@@ -233,7 +245,9 @@ fn on_ack(args: &str, c: &Counters, acked: &mut Vec<(String, String)>) {
         }
         Ok((reply,)) => {
             c.refused.fetch_add(1, Ordering::Relaxed);
-            let code = reply.error.map_or_else(|| "ok without a message".into(), |e| e.code);
+            let code = reply
+                .error
+                .map_or_else(|| "ok without a message".into(), |e| e.code);
             c.error(format!("sendMessage: {code}"));
         }
         Err(e) => {
@@ -265,18 +279,30 @@ mod tests {
     fn counts_acks_and_refusals() {
         let c = Counters::new();
         let mut acked = Vec::new();
-        on_ack(r#"[{"ok":true,"message":{"id":"m1","clientId":"t.0.0.1.5"}}]"#, &c, &mut acked);
-        on_ack(r#"[{"ok":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}]"#, &c, &mut acked);
+        on_ack(
+            r#"[{"ok":true,"message":{"id":"m1","clientId":"t.0.0.1.5"}}]"#,
+            &c,
+            &mut acked,
+        );
+        on_ack(
+            r#"[{"ok":false,"error":{"code":"RATE_LIMITED","message":"slow down"}}]"#,
+            &c,
+            &mut acked,
+        );
         on_ack("not json", &c, &mut acked);
         assert_eq!(acked, vec![("t.0.0.1.5".to_string(), "m1".to_string())]);
         assert_eq!(c.acked.load(Ordering::Relaxed), 1);
         assert_eq!(c.refused.load(Ordering::Relaxed), 2);
-        assert_eq!(c.errors.lock().unwrap().get("sendMessage: RATE_LIMITED"), Some(&1));
+        assert_eq!(
+            c.errors.lock().unwrap().get("sendMessage: RATE_LIMITED"),
+            Some(&1)
+        );
     }
 
     #[test]
     fn offsets_spread_over_the_interval() {
-        let offsets: std::collections::BTreeSet<u64> = (0..10).map(|s| (offset(0, s) * 1000.0) as u64).collect();
+        let offsets: std::collections::BTreeSet<u64> =
+            (0..10).map(|s| (offset(0, s) * 1000.0) as u64).collect();
         assert_eq!(offsets.len(), 10);
         assert!(offsets.iter().all(|&o| o < 1000));
     }

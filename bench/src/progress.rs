@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// A bar counting items (connections, users, history pages).
 pub fn counter(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{msg:>28} [{bar:40}] {pos}/{len} {per_sec} eta {eta}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>28} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(what.to_string());
@@ -18,7 +20,8 @@ pub fn counter(len: u64, what: &str) -> ProgressBar {
 /// its message with live figures.
 pub fn timer(secs: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(secs.max(1));
-    if let Ok(style) = ProgressStyle::with_template("{prefix:>28} [{bar:40}] {pos}/{len} s  {msg}") {
+    if let Ok(style) = ProgressStyle::with_template("{prefix:>28} [{bar:40}] {pos}/{len} s  {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(what.to_string());

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::{Args, Scenario, SystemKind};
+use crate::cli::{Args, Scenario};
 use crate::dial::Dialer;
 use crate::error::Error;
 use crate::report::{self, SystemResult};
@@ -14,7 +14,11 @@ use crate::{chart, users};
 /// The whole bench; `Ok(false)` when something failed (see [`crate::main`]).
 pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
     let chat = system::chat_binary(&args).ok();
-    eprintln!("chat-bench: open-file limit {nofile}; ours = {}", chat.as_ref().map_or("?".into(), |p| p.display().to_string()));
+    eprintln!(
+        "chat-bench: open-file limit {nofile}; ours = {}",
+        chat.as_ref()
+            .map_or("?".into(), |p| p.display().to_string())
+    );
     eprintln!(
         "chat-bench: ours runs with RATE_MESSAGES_PER_SEC = RATE_MESSAGES_BURST = {} (the reference has no rate limiter)",
         system::BENCH_RATE_LIMIT
@@ -28,7 +32,13 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
         server.stop().await;
         match result {
             Ok(r) => results.push(r),
-            Err(e) => return Err(Error::Server(format!("{}: {e} (server log: {})", kind.name(), log.display()))),
+            Err(e) => {
+                return Err(Error::Server(format!(
+                    "{}: {e} (server log: {})",
+                    kind.name(),
+                    log.display()
+                )));
+            }
         }
     }
     std::fs::create_dir_all(&args.out_dir)?;
@@ -39,7 +49,10 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
     let summary = report::summarise(&args, &results);
     print!("{}", report::table(&summary));
     let json_path = args.out_dir.join("results.json");
-    std::fs::write(&json_path, serde_json::to_string_pretty(&report::json(&args, &results, &summary))?)?;
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&report::json(&args, &results, &summary))?,
+    )?;
     println!("results: {}", json_path.display());
     if args.scenarios.contains(&Scenario::Ramp) {
         println!("chart:   {}", chart_path.display());
@@ -82,7 +95,10 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
             }
             Scenario::Storm => {
                 let r = storm::run(&dialer, args.storm_connections, args.storm_concurrency).await;
-                eprintln!("  storm: {:.0} handshakes/s ({} failed)", r.handshakes_per_sec, r.failed);
+                eprintln!(
+                    "  storm: {:.0} handshakes/s ({} failed)",
+                    r.handshakes_per_sec, r.failed
+                );
                 result.storm = Some(r);
             }
             Scenario::Fanout => {
@@ -98,9 +114,20 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                 result.fanout = Some(r);
             }
             Scenario::Ramp => {
-                let plan = plan(args, "ramp", ramp_steps(args), args.ramp_step_secs, Some(args.ramp_p99_ms));
+                let plan = plan(
+                    args,
+                    "ramp",
+                    ramp_steps(args),
+                    args.ramp_step_secs,
+                    Some(args.ramp_p99_ms),
+                );
                 let r = rooms::run(&dialer, &plan, cpu).await?;
-                let best = r.steps.iter().filter(|s| s.held).map(|s| s.sent_per_sec).fold(0.0, f64::max);
+                let best = r
+                    .steps
+                    .iter()
+                    .filter(|s| s.held)
+                    .map(|s| s.sent_per_sec)
+                    .fold(0.0, f64::max);
                 eprintln!("  ramp: highest held {best:.0} msgs/s sent");
                 result.ramp = Some(r);
             }

@@ -62,7 +62,10 @@ pub fn decode(text: &str) -> Frame<'_> {
         return Frame::Other;
     };
     let rest = &text[2..];
-    let Some(rest) = rest.strip_prefix(NAMESPACE).and_then(|r| r.strip_prefix(',')) else {
+    let Some(rest) = rest
+        .strip_prefix(NAMESPACE)
+        .and_then(|r| r.strip_prefix(','))
+    else {
         return Frame::Other;
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -116,7 +119,12 @@ fn ws_config() -> WebSocketConfig {
 /// Opens a WebSocket to `server` from `source` (an address on loopback, so
 /// 15,000 sockets can be spread over several source addresses' ports), and
 /// connects to [`NAMESPACE`] with `token`. Returns once the server accepted.
-pub async fn connect(server: SocketAddr, source: Option<IpAddr>, token: &str, timeout: Duration) -> Result<Ws, Error> {
+pub async fn connect(
+    server: SocketAddr,
+    source: Option<IpAddr>,
+    token: &str,
+    timeout: Duration,
+) -> Result<Ws, Error> {
     tokio::time::timeout(timeout, handshake(server, source, token))
         .await
         .map_err(|_| Error::Handshake("timed out".into()))?
@@ -130,7 +138,8 @@ async fn handshake(server: SocketAddr, source: Option<IpAddr>, token: &str) -> R
     let tcp = socket.connect(server).await?;
     tcp.set_nodelay(true)?;
     let url = format!("ws://{server}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(ws_config())).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(url, tcp, Some(ws_config())).await?;
     ws.send(Message::text(connect_packet(token))).await?;
     while let Some(msg) = ws.next().await {
         let msg = msg?;
@@ -143,13 +152,21 @@ async fn handshake(server: SocketAddr, source: Option<IpAddr>, token: &str) -> R
             _ => {}
         }
     }
-    Err(Error::Handshake("connection closed during the handshake".into()))
+    Err(Error::Handshake(
+        "connection closed during the handshake".into(),
+    ))
 }
 
 /// Sends an event with an ack id and waits for that ack, answering pings
 /// and skipping every other frame; returns the first reply argument.
-pub async fn call(ws: &mut Ws, id: u64, name: &str, data: &serde_json::Value) -> Result<serde_json::Value, Error> {
-    ws.send(Message::text(event_packet(name, Some(id), data))).await?;
+pub async fn call(
+    ws: &mut Ws,
+    id: u64,
+    name: &str,
+    data: &serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    ws.send(Message::text(event_packet(name, Some(id), data)))
+        .await?;
     while let Some(msg) = ws.next().await {
         let Message::Text(text) = msg? else { continue };
         match decode(&text) {
@@ -216,14 +233,26 @@ mod tests {
     fn encodes_what_socket_io_servers_expect() {
         assert_eq!(connect_packet("t\"k"), r#"40/chat,{"token":"t\"k"}"#);
         let data = serde_json::json!({ "room": "r" });
-        assert_eq!(event_packet("joinRoom", Some(3), &data), r#"42/chat,3["joinRoom",{"room":"r"}]"#);
-        assert_eq!(event_packet("typing", None, &data), r#"42/chat,["typing",{"room":"r"}]"#);
+        assert_eq!(
+            event_packet("joinRoom", Some(3), &data),
+            r#"42/chat,3["joinRoom",{"room":"r"}]"#
+        );
+        assert_eq!(
+            event_packet("typing", None, &data),
+            r#"42/chat,["typing",{"room":"r"}]"#
+        );
     }
 
     #[test]
     fn round_trips_an_encoded_event() {
         let data = serde_json::json!({ "content": "a,b" });
         let text = event_packet("sendMessage", None, &data);
-        assert!(matches!(decode(&text), Frame::Event { name: "sendMessage", .. }));
+        assert!(matches!(
+            decode(&text),
+            Frame::Event {
+                name: "sendMessage",
+                ..
+            }
+        ));
     }
 }

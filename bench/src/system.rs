@@ -29,12 +29,17 @@ pub fn chat_binary(args: &Args) -> Result<PathBuf, Error> {
     if let Some(bin) = &args.chat_bin {
         return Ok(bin.clone());
     }
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "/var/tmp/chat-target".into());
+    let target =
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "/var/tmp/chat-target".into());
     ["release", "debug"]
         .iter()
         .map(|profile| Path::new(&target).join(profile).join("chat"))
         .find(|p| p.is_file())
-        .ok_or_else(|| Error::Usage(format!("no chat binary under {target}/{{release,debug}}; build it or pass --chat-bin")))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no chat binary under {target}/{{release,debug}}; build it or pass --chat-bin"
+            ))
+        })
 }
 
 impl Server {
@@ -73,7 +78,10 @@ impl Server {
                 .env("DATA_DIR", &data)
                 .env("RATE_MESSAGES_PER_SEC", BENCH_RATE_LIMIT)
                 .env("RATE_MESSAGES_BURST", BENCH_RATE_LIMIT)
-                .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+                .env(
+                    "RUST_LOG",
+                    std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+                )
                 .env_remove("WEB_DIR")
                 .env_remove("REDIS_URL")
                 .env_remove("MONGO_URI");
@@ -115,7 +123,10 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(Error::Server(format!("{} did not become healthy in 60 s", self.kind.name())))
+        Err(Error::Server(format!(
+            "{} did not become healthy in 60 s",
+            self.kind.name()
+        )))
     }
 
     /// Resident memory of the server process, in KiB.
@@ -139,7 +150,9 @@ impl Server {
 }
 
 fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn parse_vm_rss(status: &str) -> Option<u64> {

@@ -28,12 +28,19 @@ pub async fn register(server: SocketAddr, count: usize) -> Result<Vec<String>, E
             let client = client.clone();
             let bar = bar.clone();
             async move {
-                let body = serde_json::json!({ "username": format!("bench{i}"), "password": PASSWORD });
-                let resp = client.post(format!("http://{server}/register")).json(&body).send().await?;
+                let body =
+                    serde_json::json!({ "username": format!("bench{i}"), "password": PASSWORD });
+                let resp = client
+                    .post(format!("http://{server}/register"))
+                    .json(&body)
+                    .send()
+                    .await?;
                 if !resp.status().is_success() {
                     let status = resp.status();
                     let text = resp.text().await.unwrap_or_default();
-                    return Err(Error::Server(format!("POST /register answered {status}: {text}")));
+                    return Err(Error::Server(format!(
+                        "POST /register answered {status}: {text}"
+                    )));
                 }
                 let session: Session = resp.json().await?;
                 bar.inc(1);

@@ -51,7 +51,11 @@ struct Stored {
 
 /// Reads all of `room` through `ws` (already a member) with `history`
 /// pages walking back by `before`; returns `(id, clientId)` newest last.
-pub async fn stored(ws: &mut Ws, room: &str, first_ack_id: u64) -> Result<Vec<(String, Option<String>)>, Error> {
+pub async fn stored(
+    ws: &mut Ws,
+    room: &str,
+    first_ack_id: u64,
+) -> Result<Vec<(String, Option<String>)>, Error> {
     let mut all: Vec<(String, Option<String>)> = Vec::new();
     let mut before: Option<String> = None;
     let mut ack_id = first_ack_id;
@@ -66,9 +70,15 @@ pub async fn stored(ws: &mut Ws, room: &str, first_ack_id: u64) -> Result<Vec<(S
         if !page.ok {
             return Err(Error::Server(format!("history of {room} refused: {reply}")));
         }
-        let Some(oldest) = page.messages.first() else { break };
+        let Some(oldest) = page.messages.first() else {
+            break;
+        };
         before = Some(oldest.id.clone());
-        let mut chunk: Vec<_> = page.messages.into_iter().map(|m| (m.id, m.client_id)).collect();
+        let mut chunk: Vec<_> = page
+            .messages
+            .into_iter()
+            .map(|m| (m.id, m.client_id))
+            .collect();
         chunk.append(&mut all);
         all = chunk;
         if !page.has_more {
@@ -82,7 +92,10 @@ pub async fn stored(ws: &mut Ws, room: &str, first_ack_id: u64) -> Result<Vec<(S
 pub fn compare(acked: &[(String, String)], stored: &[(String, Option<String>)]) -> Check {
     let mut by_client: HashMap<&str, &str> = HashMap::with_capacity(stored.len());
     let mut duplicates = 0;
-    for (id, cid) in stored.iter().filter_map(|(id, cid)| Some((id, cid.as_deref()?))) {
+    for (id, cid) in stored
+        .iter()
+        .filter_map(|(id, cid)| Some((id, cid.as_deref()?)))
+    {
         if by_client.insert(cid, id).is_some() {
             duplicates += 1;
         }
@@ -118,7 +131,10 @@ mod tests {
 
     #[test]
     fn exact_history_passes() {
-        let check = compare(&[ack("a", "1"), ack("b", "2")], &[st("1", "a"), st("2", "b")]);
+        let check = compare(
+            &[ack("a", "1"), ack("b", "2")],
+            &[st("1", "a"), st("2", "b")],
+        );
         assert_eq!((check.missing, check.extra, check.duplicates), (0, 0, 0));
     }
 
@@ -126,7 +142,13 @@ mod tests {
     fn finds_missing_extra_and_duplicates() {
         let check = compare(
             &[ack("a", "1"), ack("b", "2"), ack("c", "3")],
-            &[st("1", "a"), st("9", "b"), st("4", "d"), st("5", "d"), (String::from("6"), None)],
+            &[
+                st("1", "a"),
+                st("9", "b"),
+                st("4", "d"),
+                st("5", "d"),
+                (String::from("6"), None),
+            ],
         );
         // "b" is stored under another id, "c" not at all.
         assert_eq!(check.missing, 2);

@@ -68,54 +68,55 @@ impl System {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
 
-        let listener = bind("AUTH_GRPC_ADDR").await?;
+        // Every configuration is read and every port bound before anything
+        // serves, so a mistake or a port clash stops start-up cleanly.
+        let auth_listener = bind("AUTH_GRPC_ADDR").await?;
         let mut auth = chat_auth::Config::from_env().map_err(config_error("auth"))?;
-        auth.listen_addr = local_addr(&listener)?;
+        auth.listen_addr = local_addr(&auth_listener)?;
         auth.data_dir = data_dir.clone();
-        let auth_url = url_of(auth.listen_addr);
-        spawn(
-            &mut tasks,
-            "auth",
-            chat_auth::serve(auth, listener, cancel.clone().cancelled_owned()),
-        );
 
-        let listener = bind("MESSAGE_GRPC_ADDR").await?;
+        let message_listener = bind("MESSAGE_GRPC_ADDR").await?;
         let mut message = chat_message::Config::from_env().map_err(config_error("message"))?;
-        message.listen_addr = local_addr(&listener)?;
+        message.listen_addr = local_addr(&message_listener)?;
         message.data_dir = data_dir.clone();
-        let message_url = url_of(message.listen_addr);
-        spawn(
-            &mut tasks,
-            "message",
-            chat_message::serve(message, listener, cancel.clone().cancelled_owned()),
-        );
 
-        let listener = bind("MEDIA_GRPC_ADDR").await?;
+        let media_listener = bind("MEDIA_GRPC_ADDR").await?;
         let mut media = chat_media::Config::from_env().map_err(config_error("media"))?;
-        media.listen_addr = local_addr(&listener)?;
+        media.listen_addr = local_addr(&media_listener)?;
         media.data_dir = data_dir.clone();
-        let media_url = url_of(media.listen_addr);
-        spawn(
-            &mut tasks,
-            "media",
-            chat_media::serve(media, listener, cancel.clone().cancelled_owned()),
-        );
 
         let mut gateway = chat_gateway::Config::from_env().map_err(config_error("gateway"))?;
-        gateway.auth_url = auth_url;
-        gateway.message_url = message_url;
-        gateway.media_url = media_url;
-        let listener = TcpListener::bind(gateway.listen_addr)
+        gateway.auth_url = url_of(auth.listen_addr);
+        gateway.message_url = url_of(message.listen_addr);
+        gateway.media_url = url_of(media.listen_addr);
+        let gateway_listener = TcpListener::bind(gateway.listen_addr)
             .await
             .map_err(|source| Error::Io {
                 what: format!("cannot listen on {} (HOST/PORT)", gateway.listen_addr),
                 source,
             })?;
-        let gateway_addr = local_addr(&listener)?;
+        let gateway_addr = local_addr(&gateway_listener)?;
+
+        let stop = || cancel.clone().cancelled_owned();
+        spawn(
+            &mut tasks,
+            "auth",
+            chat_auth::serve(auth, auth_listener, stop()),
+        );
+        spawn(
+            &mut tasks,
+            "message",
+            chat_message::serve(message, message_listener, stop()),
+        );
+        spawn(
+            &mut tasks,
+            "media",
+            chat_media::serve(media, media_listener, stop()),
+        );
         spawn(
             &mut tasks,
             "gateway",
-            chat_gateway::serve(gateway, listener, cancel.clone().cancelled_owned()),
+            chat_gateway::serve(gateway, gateway_listener, stop()),
         );
         tracing::info!(
             url = %format!("http://{gateway_addr}"),

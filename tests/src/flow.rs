@@ -2,6 +2,8 @@
 //! room from their own sockets (possibly on different gateways), see each
 //! other arrive, and exchange messages both ways with acks.
 
+use std::time::Duration;
+
 use anyhow::{Context, ensure};
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
@@ -95,6 +97,36 @@ async fn send(
     Ok(id)
 }
 
+/// Sending the stored message's `clientId` again returns that message and
+/// broadcasts nothing.
+async fn resend_is_idempotent(
+    from: &mut ChatSocket,
+    to: &mut ChatSocket,
+    room: &str,
+    id: &str,
+) -> anyhow::Result<()> {
+    let history = from.ack_ok("history", json!({ "room": room })).await?;
+    let stored = history["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["id"] == id))
+        .with_context(|| format!("message {id} not in history: {history}"))?
+        .clone();
+    let again = from
+        .ack_ok(
+            "sendMessage",
+            json!({ "room": room, "content": stored["content"], "clientId": stored["clientId"] }),
+        )
+        .await?;
+    ensure!(
+        again["message"] == stored,
+        "resend returned {again}, stored {stored}"
+    );
+    to.expect_none("message", Duration::from_millis(500))
+        .await?;
+    from.expect_none("message", Duration::from_millis(100))
+        .await
+}
+
 /// The whole conversation: alice connects to `alice_base`, bob to `bob_base`
 /// (the same gateway or two nodes sharing Redis). Alice uses WebSocket, bob
 /// long-polling, so both transports are covered.
@@ -138,7 +170,16 @@ pub async fn converse(alice_base: &str, bob_base: &str) -> anyhow::Result<Conver
         "presence {users:?}, expected {expected:?}"
     );
 
+    a.emit("typing", json!({ "room": room, "typing": true }))
+        .await?;
+    let typing = b.expect("typing").await?;
+    ensure!(
+        typing == json!({ "room": room, "user": alice.username, "typing": true }),
+        "bob saw {typing}"
+    );
+
     let first = send(&mut a, &alice.username, &mut b, &room, "hello bob").await?;
+    resend_is_idempotent(&mut a, &mut b, &room, &first).await?;
     let second = send(&mut b, &bob.username, &mut a, &room, "hi alice, got it").await?;
 
     let history = a.ack_ok("history", json!({ "room": room })).await?;

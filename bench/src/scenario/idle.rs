@@ -54,7 +54,13 @@ pub async fn run(
         .map(|i| async move {
             let mut ws = dialer.dial(i, i).await?;
             let room = format!("idle-{}", i % ROOMS);
-            let reply = sio::call(&mut ws, 1, "joinRoom", &serde_json::json!({ "room": room, "limit": 1 })).await?;
+            let reply = sio::call(
+                &mut ws,
+                1,
+                "joinRoom",
+                &serde_json::json!({ "room": room, "limit": 1 }),
+            )
+            .await?;
             if reply["ok"] != serde_json::Value::Bool(true) {
                 return Err(Error::Server(format!("joinRoom refused: {reply}")));
             }
@@ -86,7 +92,8 @@ pub async fn run(
     out.rss_after_kib = rss_kib()?;
     out.held = (tasks.len() as u64).saturating_sub(dropped.load(Ordering::Relaxed));
     if out.held > 0 {
-        out.kib_per_connection = out.rss_after_kib.saturating_sub(out.rss_before_kib) as f64 / out.held as f64;
+        out.kib_per_connection =
+            out.rss_after_kib.saturating_sub(out.rss_before_kib) as f64 / out.held as f64;
     }
     let _ = quit_tx.send(true);
     while tasks.join_next().await.is_some() {}
@@ -99,11 +106,7 @@ async fn hold_open(mut ws: Ws, mut quit: watch::Receiver<bool>, dropped: Arc<Ato
         tokio::select! {
             frame = ws.next() => match frame {
                 Some(Ok(Message::Text(text))) => match sio::decode(&text) {
-                    Frame::Ping => {
-                        if ws.send(Message::text(sio::PONG)).await.is_err() {
-                            break;
-                        }
-                    }
+                    Frame::Ping if ws.send(Message::text(sio::PONG)).await.is_err() => break,
                     Frame::Closed => break,
                     _ => {}
                 },

@@ -82,9 +82,17 @@ pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<
                 // Slot s is user s in every room, so users ≥ users_per_room
                 // keeps each room's members distinct people.
                 let mut ws = dialer.dial(i, slot).await?;
-                let reply = sio::call(&mut ws, 0, "joinRoom", &serde_json::json!({ "room": room_name, "limit": 1 })).await?;
+                let reply = sio::call(
+                    &mut ws,
+                    0,
+                    "joinRoom",
+                    &serde_json::json!({ "room": room_name, "limit": 1 }),
+                )
+                .await?;
                 if reply["ok"] != serde_json::Value::Bool(true) {
-                    return Err(Error::Server(format!("joinRoom {room_name} refused: {reply}")));
+                    return Err(Error::Server(format!(
+                        "joinRoom {room_name} refused: {reply}"
+                    )));
                 }
                 Ok((ws, room, slot, room_name))
             }
@@ -129,12 +137,23 @@ pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<
     out.refused = counters.refused.load(Ordering::Relaxed);
     out.unanswered = out.sent.saturating_sub(out.acked + out.refused);
     out.delivered = counters.delivered.load(Ordering::Relaxed);
-    out.errors = counters.errors.lock().map(|e| e.clone()).unwrap_or_default();
+    out.errors = counters
+        .errors
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
     out.history = check_history(plan, outcomes).await?;
     Ok(out)
 }
 
-async fn run_step(plan: &Plan, n: usize, rate: f64, members: usize, c: &Counters, phase: &watch::Sender<Phase>) -> Step {
+async fn run_step(
+    plan: &Plan,
+    n: usize,
+    rate: f64,
+    members: usize,
+    c: &Counters,
+    phase: &watch::Sender<Phase>,
+) -> Step {
     let every = Duration::from_secs_f64(members as f64 / rate.max(0.001));
     let _ = phase.send(Phase::Send(every));
     tokio::time::sleep(plan.warmup).await;
@@ -153,26 +172,45 @@ async fn run_step(plan: &Plan, n: usize, rate: f64, members: usize, c: &Counters
     let (s0, a0, d0) = snapshot(c);
     let started = Instant::now();
     let measured = plan.step_secs.saturating_sub(plan.warmup.as_secs()).max(1);
-    let bar = progress::timer(measured, &format!("{} step {} @ {rate:.0}/s", plan.tag, n + 1));
+    let bar = progress::timer(
+        measured,
+        &format!("{} step {} @ {rate:.0}/s", plan.tag, n + 1),
+    );
     for second in 1..=measured {
         tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
         let (s, _, d) = snapshot(c);
         let t = started.elapsed().as_secs_f64();
         bar.set_position(second);
-        bar.set_message(format!("sent {:.0}/s delivered {:.0}/s", (s - s0) as f64 / t, (d - d0) as f64 / t));
+        bar.set_message(format!(
+            "sent {:.0}/s delivered {:.0}/s",
+            (s - s0) as f64 / t,
+            (d - d0) as f64 / t
+        ));
     }
     bar.finish_and_clear();
     let (s1, a1, d1) = snapshot(c);
     let secs = started.elapsed().as_secs_f64();
-    let latency = c.latency.lock().map(|h| Latency::of(&h)).unwrap_or_default();
-    let ack_latency = c.ack_latency.lock().map(|h| Latency::of(&h)).unwrap_or_default();
+    let latency = c
+        .latency
+        .lock()
+        .map(|h| Latency::of(&h))
+        .unwrap_or_default();
+    let ack_latency = c
+        .ack_latency
+        .lock()
+        .map(|h| Latency::of(&h))
+        .unwrap_or_default();
     let owed = (s1 - s0) * plan.users_per_room as u64;
     Step {
         target_rate: rate,
         sent_per_sec: (s1 - s0) as f64 / secs,
         acked_per_sec: (a1 - a0) as f64 / secs,
         delivered_per_sec: (d1 - d0) as f64 / secs,
-        delivery_ratio: if owed == 0 { 0.0 } else { (d1 - d0) as f64 / owed as f64 },
+        delivery_ratio: if owed == 0 {
+            0.0
+        } else {
+            (d1 - d0) as f64 / owed as f64
+        },
         latency,
         ack_latency,
         held: false,
@@ -205,10 +243,14 @@ async fn check_history(plan: &Plan, outcomes: Vec<Outcome>) -> Result<Check, Err
             readers[o.room] = o.ws;
         }
     }
-    let bar = progress::counter(plan.rooms as u64, &format!("{}: checking history", plan.tag));
+    let bar = progress::counter(
+        plan.rooms as u64,
+        &format!("{}: checking history", plan.tag),
+    );
     let mut total = Check::default();
     for (room, reader) in readers.into_iter().enumerate() {
-        let mut ws = reader.ok_or_else(|| Error::Server(format!("room {room} lost its reader socket")))?;
+        let mut ws =
+            reader.ok_or_else(|| Error::Server(format!("room {room} lost its reader socket")))?;
         let stored = verify::stored(&mut ws, &format!("{}-{room}", plan.tag), 1 << 40).await?;
         total.add(&verify::compare(&acked[room], &stored));
         bar.inc(1);

@@ -20,8 +20,13 @@ use super::rooms::{GENERAL, RoomName, room_name_of_key};
 /// The internal room of `room` when this socket has joined it; `FORBIDDEN`
 /// otherwise.
 pub fn require_member<A: Adapter>(cx: &Cx<A>, room: &RoomName) -> Result<String, Error> {
+    member_key(&cx.socket.rooms(), room)
+}
+
+/// [`require_member`] over the socket's room list.
+pub fn member_key<R: AsRef<str>>(joined: &[R], room: &RoomName) -> Result<String, Error> {
     let key = room.key();
-    if cx.socket.rooms().iter().any(|r| *r == key) {
+    if joined.iter().any(|r| r.as_ref() == key) {
         Ok(key)
     } else {
         Err(Error::Forbidden(format!(

@@ -13,7 +13,7 @@ use crate::error::Error;
 use super::event::{Cx, Outcome};
 use super::fanout::{notify_user, to_room};
 use super::input::Input;
-use super::membership::require_member;
+use super::membership::member_key;
 use super::mentions;
 use super::payload::Links;
 use super::rooms::RoomName;
@@ -21,11 +21,22 @@ use super::rooms::RoomName;
 /// The most attachments one message may carry.
 pub const MAX_ATTACHMENTS: usize = 10;
 
-pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
-    let app = &cx.st.app;
-    // 1. Shape and limits.
-    let input = Input::new(&data)?;
-    let content = input.content("content", app.config.limits.max_message_chars)?;
+/// What a `sendMessage` asks for, once its shape, limits and access passed.
+#[derive(Debug, PartialEq)]
+struct Draft {
+    content: String,
+    room: RoomName,
+    /// The internal room.
+    key: String,
+    client_id: Option<String>,
+    attachment_ids: Vec<String>,
+}
+
+/// Steps 1 and 2 of PROTOCOL.md's order: input shape and limits
+/// (`INVALID_INPUT`), then access (`FORBIDDEN`), before any service call.
+fn draft<R: AsRef<str>>(data: &Value, max_chars: usize, joined: &[R]) -> Result<Draft, Error> {
+    let input = Input::new(data)?;
+    let content = input.content("content", max_chars)?;
     let room = input.room_or_general()?;
     let client_id = input.opt_str("clientId")?.filter(|c| !c.is_empty());
     if client_id.is_some_and(|c| c.chars().count() > 128) {
@@ -34,14 +45,35 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         ));
     }
     let attachment_ids = input.ids("attachments", MAX_ATTACHMENTS)?;
-    // 2. Access.
-    let key = require_member(&cx, &room)?;
+    let key = member_key(joined, &room)?;
+    Ok(Draft {
+        content,
+        room,
+        key,
+        client_id: client_id.map(str::to_string),
+        attachment_ids,
+    })
+}
+
+pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+    let app = &cx.st.app;
+    let Draft {
+        content,
+        room,
+        key,
+        client_id,
+        attachment_ids,
+    } = draft(
+        &data,
+        app.config.limits.max_message_chars,
+        &cx.socket.rooms(),
+    )?;
     let links = Links {
         state: app,
         base: &cx.me.base_url,
     };
     // 3. A resend of a stored clientId answers with the stored message.
-    if let Some(cid) = client_id
+    if let Some(cid) = &client_id
         && let Some(stored) = stored_by_client_id(&cx, cid).await?
     {
         return Ok(json!({ "ok": true, "message": links.message(stored) }));
@@ -59,7 +91,7 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
             room: room.name(),
             sender: cx.me.username.clone(),
             content,
-            client_id: client_id.map(str::to_string),
+            client_id,
             avatar_media_id: avatar,
             attachments,
         })
@@ -171,5 +203,96 @@ async fn notify<A: Adapter>(cx: &Cx<A>, room: &RoomName, message_id: &str, conte
     let note = note("mention");
     for user in mentioned {
         notify_user(&cx.io, &user, &note).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use serde_json::json;
+
+    fn code(data: Value, joined: &[&str]) -> ErrorCode {
+        draft(&data, 10, joined).unwrap_err().code()
+    }
+
+    #[test]
+    fn input_is_checked_before_access() {
+        let none: &[&str] = &[];
+        // Bad input to a room not joined is INVALID_INPUT, not FORBIDDEN.
+        assert_eq!(
+            code(json!({"room": "x", "content": "  "}), none),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            code(json!({"room": "x", "content": "a".repeat(11)}), none),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            code(json!({"room": "x y", "content": "hi"}), none),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            code(json!({"room": "x", "content": 5}), none),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            code(
+                json!({"room": "x", "content": "hi", "attachments": [1]}),
+                none
+            ),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(
+            code(json!({"room": "x", "content": "hi", "clientId": 7}), none),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(code(json!("hi"), none), ErrorCode::InvalidInput);
+        // Good input to a room not joined is FORBIDDEN.
+        assert_eq!(
+            code(json!({"room": "x", "content": "hi"}), none),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(json!({"content": "hi"}), &["r:x"]),
+            ErrorCode::Forbidden
+        );
+    }
+
+    #[test]
+    fn a_valid_draft_is_trimmed_and_targets_the_internal_room() {
+        let d = draft(
+            &json!({"content": " hi ", "clientId": "c-1", "attachments": ["a", "a"], "sender": "x", "avatar": "y"}),
+            10,
+            &["r:general", "u:me"],
+        )
+        .unwrap();
+        assert_eq!(
+            d,
+            Draft {
+                content: "hi".into(),
+                room: RoomName::Public("general".into()),
+                key: "r:general".into(),
+                client_id: Some("c-1".into()),
+                attachment_ids: vec!["a".into()],
+            }
+        );
+        let d = draft(
+            &json!({"content": "hi", "clientId": ""}),
+            10,
+            &["r:general"],
+        )
+        .unwrap();
+        assert_eq!(d.client_id, None);
+    }
+
+    #[test]
+    fn internal_rooms_do_not_count_as_joined_client_rooms() {
+        // A socket sits in `u:<name>`; a client naming that room still is
+        // refused (the name is invalid) and never reaches it.
+        assert_eq!(
+            code(json!({"room": "u:me", "content": "hi"}), &["u:me"]),
+            ErrorCode::InvalidInput
+        );
     }
 }

@@ -109,10 +109,10 @@ async fn prepare_tmp_dir(data_dir: &Path) -> Result<std::path::PathBuf, Error> {
     tokio::fs::create_dir_all(&dir).await?;
     let mut entries = tokio::fs::read_dir(&dir).await?;
     while let Some(entry) = entries.next_entry().await? {
-        if entry.file_name().to_string_lossy().starts_with("upload-") {
-            if let Err(e) = tokio::fs::remove_file(entry.path()).await {
-                tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove stale upload");
-            }
+        if entry.file_name().to_string_lossy().starts_with("upload-")
+            && let Err(e) = tokio::fs::remove_file(entry.path()).await
+        {
+            tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove stale upload");
         }
     }
     Ok(dir)

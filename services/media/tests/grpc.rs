@@ -38,11 +38,19 @@ impl Service {
         let task = tokio::spawn(chat_media::serve(config, listener, async {
             let _ = stopped.await;
         }));
-        Service {
+        let service = Service {
             addr,
             stop: Some(stop),
             task,
-        }
+        };
+        // The listener accepts at once, but requests are answered only once
+        // the store and bucket are ready; wait for that so tests can touch
+        // the data directory safely.
+        tonic_health::pb::health_client::HealthClient::new(service.channel().await)
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await
+            .unwrap();
+        service
     }
 
     async fn channel(&self) -> Channel {
@@ -416,6 +424,26 @@ async fn malformed_uploads_are_invalid_arguments() {
         assert_eq!(err.code(), Code::InvalidArgument, "{what}: {err:?}");
     }
     h.assert_nothing_stored().await;
+    h.service.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_metadata_write_removes_the_object() {
+    let h = Harness::start(1024 * 1024).await;
+    let mut client = h.client().await;
+    // A real failure of the real store: its table disappears under it.
+    let conn = rusqlite::Connection::open(h.data_dir().join("media.sqlite3")).unwrap();
+    conn.execute_batch("ALTER TABLE media RENAME TO media_elsewhere")
+        .unwrap();
+    let err = upload(&mut client, "alice", "a.png", Purpose::Avatar, &png(), 1000)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+    assert!(
+        !err.message().contains("media"),
+        "details stay in the log: {err:?}"
+    );
+    assert_eq!(h.object_keys().await, Vec::<String>::new());
     h.service.stop().await;
 }
 
