@@ -47,7 +47,7 @@ impl MediaGrpc {
     async fn upload(
         &self,
         mut messages: Streaming<pb::UploadRequest>,
-    ) -> Result<MediaInfoOut, Error> {
+    ) -> Result<MediaRecord, Error> {
         let meta = match messages
             .message()
             .await
@@ -125,7 +125,7 @@ impl MediaGrpc {
             return Err(e);
         }
         tracing::info!(id = %record.id, owner = %record.owner, size = record.size, content_type = %record.content_type, "stored upload");
-        Ok(MediaInfoOut(record))
+        Ok(record)
     }
 
     async fn find(&self, id: &str) -> Result<MediaRecord, Error> {
@@ -165,9 +165,9 @@ impl MediaGrpc {
         })
         .map_err(|e| Status::from(Error::ObjectStorage(format!("reading object: {e}"))));
         let info = pb::DownloadResponse {
-            part: Some(pb::download_response::Part::Info(
-                MediaInfoOut(record).into(),
-            )),
+            part: Some(pb::download_response::Part::Info(pb::MediaInfo::from(
+                record,
+            ))),
         };
         Ok(Box::pin(
             futures::stream::once(async { Ok(info) }).chain(chunks),
@@ -195,11 +195,8 @@ impl MediaGrpc {
     }
 }
 
-/// A record on its way out as a `MediaInfo`.
-struct MediaInfoOut(MediaRecord);
-
-impl From<MediaInfoOut> for pb::MediaInfo {
-    fn from(MediaInfoOut(r): MediaInfoOut) -> pb::MediaInfo {
+impl From<MediaRecord> for pb::MediaInfo {
+    fn from(r: MediaRecord) -> pb::MediaInfo {
         pb::MediaInfo {
             id: r.id,
             owner: r.owner,
@@ -233,7 +230,7 @@ impl MediaService for MediaGrpc {
         request: Request<pb::GetMediaRequest>,
     ) -> Result<Response<pb::MediaInfo>, Status> {
         let record = self.find(&request.into_inner().id).await?;
-        Ok(Response::new(MediaInfoOut(record).into()))
+        Ok(Response::new(pb::MediaInfo::from(record)))
     }
 
     type DownloadStream = DownloadStream;
