@@ -110,6 +110,11 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
             Some(Target::RatioAtMost(0.5)),
         ),
         (
+            "idle: marginal RSS per connection (KiB)".into(),
+            Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.marginal_kib_per_connection)),
+            None,
+        ),
+        (
             "storm: handshakes/s".into(),
             Box::new(|r: &SystemResult| r.storm.as_ref().map(|s| s.handshakes_per_sec)),
             None,

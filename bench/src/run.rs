@@ -88,8 +88,8 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                 )
                 .await?;
                 eprintln!(
-                    "  idle: {} held, {:.1} KiB/connection",
-                    r.held, r.kib_per_connection
+                    "  idle: {} held, {:.1} KiB/connection ({:.1} KiB marginal)",
+                    r.held, r.kib_per_connection, r.marginal_kib_per_connection
                 );
                 result.idle = Some(r);
             }

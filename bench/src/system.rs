@@ -143,9 +143,19 @@ impl Server {
             .ok_or_else(|| Error::Server("unreadable /proc stat".into()))
     }
 
+    /// SIGTERM (so a profiler wrapping the server can write its report),
+    /// then SIGKILL after a grace period.
     pub async fn stop(mut self) {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        if tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.start_kill();
+            let _ = self.child.wait().await;
+        }
     }
 }
 

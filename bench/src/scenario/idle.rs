@@ -26,8 +26,14 @@ pub struct Idle {
     pub failed: u64,
     pub connect_secs: f64,
     pub rss_before_kib: u64,
+    pub rss_half_kib: u64,
     pub rss_after_kib: u64,
+    /// (after − before) ÷ held.
     pub kib_per_connection: f64,
+    /// (after − at half) ÷ the second half: what one more connection costs
+    /// once start-up allocations and memory the allocator had cached (e.g.
+    /// from password hashing at registration) are used up.
+    pub marginal_kib_per_connection: f64,
     pub first_error: Option<String>,
 }
 
@@ -67,7 +73,12 @@ pub async fn run(
             Ok(ws)
         })
         .buffer_unordered(concurrency.max(1));
+    let mut half_at = 0;
     while let Some(result) = opened.next().await {
+        if half_at == 0 && tasks.len() >= target / 2 {
+            half_at = tasks.len();
+            out.rss_half_kib = rss_kib()?;
+        }
         match result {
             Ok(ws) => {
                 tasks.spawn(hold_open(ws, quit_rx.clone(), dropped.clone()));
@@ -94,6 +105,11 @@ pub async fn run(
     if out.held > 0 {
         out.kib_per_connection =
             out.rss_after_kib.saturating_sub(out.rss_before_kib) as f64 / out.held as f64;
+    }
+    let second_half = out.held.saturating_sub(half_at as u64);
+    if half_at > 0 && second_half > 0 {
+        out.marginal_kib_per_connection =
+            out.rss_after_kib.saturating_sub(out.rss_half_kib) as f64 / second_half as f64;
     }
     let _ = quit_tx.send(true);
     while tasks.join_next().await.is_some() {}

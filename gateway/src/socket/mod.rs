@@ -5,8 +5,10 @@
 
 mod auth;
 mod chat;
+mod cluster;
 mod event;
 mod fanout;
+mod gcra;
 mod input;
 mod limits;
 mod membership;
@@ -16,18 +18,25 @@ mod payload;
 mod presence;
 mod rooms;
 mod send;
+#[cfg(test)]
+mod test_redis;
+
+use std::time::Duration;
 
 use axum::Router;
 use socketioxide::adapter::Adapter;
+use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 
 use crate::config::Parser;
 use crate::error::Error;
 use crate::state::AppState;
 
 use self::auth::{authenticate, identity};
+use self::cluster::RedisLink;
 use self::event::{Sequencer, on, on_unknown};
 use self::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
 use self::limits::RateLimits;
@@ -40,24 +49,70 @@ pub struct SocketState {
     limits: RateLimits,
 }
 
-/// Wraps `router` with the Socket.IO layer.
+/// How long a question to every node (who is in a room) waits for the
+/// answers; a node that stopped answering without closing its Redis
+/// connection costs this much, and its sockets are left out of the answer.
+const NODE_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The socket.io adapter over Redis, through [`RedisLink`].
+type RedisAdapter<E> = CustomRedisAdapter<E, RedisLink>;
+
+/// Wraps `router` with the Socket.IO layer: over the Redis adapter when
+/// `REDIS_URL` is set (every node sees every room), else the in-memory one.
 pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
+    let link = match &state.config.redis_url {
+        Some(url) => Some(RedisLink::connect(url).await?),
+        None => None,
+    };
     let st = SocketState {
-        limits: RateLimits::new(&state.config.limits),
+        limits: RateLimits::new(&state.config.limits, link.clone()),
         app: state.clone(),
     };
     st.limits.spawn_cleanup();
-    let builder = configure(SocketIo::builder(), &st);
-    let (layer, io) = builder.build_layer();
-    for ns in CHAT_NAMESPACES {
-        io.ns(ns, connected.with(setup_chat).with(authenticate));
+    let parser = state.config.parser;
+    let Some(link) = link else {
+        let (layer, io) = configure(SocketIo::builder(), &st).build_layer();
+        namespaces(&io);
+        tracing::info!(?parser, adapter = "in-memory", "socket.io ready: this node alone");
+        return Ok(router.layer(layer));
+    };
+    let ctr = RedisAdapterCtr::new_with_driver(
+        link.clone(),
+        RedisAdapterConfig::new()
+            .with_prefix("chat-socket.io")
+            .with_request_timeout(NODE_REQUEST_TIMEOUT),
+    );
+    let builder = SocketIo::builder().with_adapter::<RedisAdapter<_>>(ctr);
+    let (layer, io) = configure(builder, &st).build_layer();
+    for init in namespaces(&io) {
+        init.await.map_err(|e| {
+            Error::Io(std::io::Error::other(format!(
+                "socket.io adapter could not subscribe on Redis: {e}"
+            )))
+        })?;
     }
-    io.ns(
+    link.spawn_watchdog();
+    let check = link.clone();
+    state.clients.checks.register("redis", move || {
+        let link = check.clone();
+        async move { link.ping().await }
+    });
+    tracing::info!(?parser, adapter = "redis", redis = %link.addr(), "socket.io ready: rooms shared with every node on this Redis");
+    Ok(router.layer(layer))
+}
+
+/// Declares the namespaces; what comes back is the adapter's start-up
+/// (subscribing to Redis), nothing for the in-memory adapter.
+fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> {
+    let mut inits: Vec<A::InitRes> = CHAT_NAMESPACES
+        .into_iter()
+        .map(|ns| io.ns(ns, connected.with(setup_chat).with(authenticate)))
+        .collect();
+    inits.push(io.ns(
         NOTIFICATIONS,
         connected.with(setup_notifications).with(authenticate),
-    );
-    tracing::info!(parser = ?state.config.parser, "socket.io namespaces ready (in-memory adapter)");
-    Ok(router.layer(layer))
+    ));
+    inits
 }
 
 fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> SocketIoBuilder<A> {

@@ -11,7 +11,7 @@ use socketioxide::adapter::Adapter;
 use crate::error::Error;
 
 use super::event::{Cx, Outcome};
-use super::fanout::{CHAT_NAMESPACES, adapter_error};
+use super::fanout::{CHAT_NAMESPACES, rooms_of};
 use super::input::Input;
 use super::membership::require_member;
 use super::rooms::username_of_name_key;
@@ -29,11 +29,7 @@ pub async fn users_in_room<A: Adapter>(io: &SocketIo<A>, key: &str) -> Result<Ve
     let mut users = BTreeSet::new();
     for ns in CHAT_NAMESPACES {
         let Some(op) = io.of(ns) else { continue };
-        let rooms = op
-            .within(key.to_string())
-            .rooms()
-            .await
-            .map_err(adapter_error)?;
+        let rooms = rooms_of(op.within(key.to_string())).await?;
         users.extend(
             rooms
                 .iter()

@@ -80,7 +80,7 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     }
     let attachments = attachments(&cx, &attachment_ids).await?;
     // 4. Rate limit: only messages that will be stored cost a token.
-    cx.st.limits.message(&cx.me.lower)?;
+    cx.st.limits.message(&cx.me.lower).await?;
     // 5. Store, with the sender's current avatar.
     let avatar = current_avatar(&cx).await?;
     let posted = app

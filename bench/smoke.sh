@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Bench smoke test: a small configuration of every scenario against both
+# systems (a few hundred connections, seconds per phase). Checks that the
+# bench runs end to end and that no acknowledged message is missing from
+# stored history; exits non-zero otherwise. Takes well under 2 minutes.
+#
+# Uses $CARGO_TARGET_DIR/release/chat when it exists, else the debug one
+# (scripts/test runs this after `cargo build --workspace`).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chat-target}"
+
+BENCH="$CARGO_TARGET_DIR/debug/chat-bench"
+if [[ ! -x "$BENCH" ]]; then
+  cargo build -p chat-bench
+fi
+if [[ ! -d bench/reference/node_modules ]]; then
+  npm ci --prefix bench/reference --no-audit --no-fund
+fi
+
+OUT="$(mktemp -d -t chat-bench-smoke.XXXXXX)"
+trap 'rm -rf "$OUT"' EXIT
+
+started=$SECONDS
+set +e
+"$BENCH" \
+  --users 20 \
+  --idle-connections 300 --idle-hold-secs 1 \
+  --storm-connections 200 --storm-concurrency 32 \
+  --rooms 4 --users-per-room 5 --rate 2 --duration-secs 3 \
+  --ramp-start 50 --ramp-factor 2 --ramp-max 200 --ramp-step-secs 2 --ramp-p99-ms 1000 \
+  --out-dir "$OUT" 2>&1 | grep -v '^\s*$' | tail -40
+rc=${PIPESTATUS[0]}
+set -e
+
+if [[ $rc -eq 0 ]]; then
+  echo "bench smoke: PASS in $((SECONDS - started)) s (both systems, every scenario, no acknowledged message missing)"
+else
+  echo "bench smoke: FAIL (chat-bench exited $rc) after $((SECONDS - started)) s"
+fi
+exit "$rc"

@@ -1,0 +1,320 @@
+//! The Redis link that makes several gateway nodes one system (PROTOCOL.md §
+//! Several gateway nodes): one RESP3 connection carrying the socket.io
+//! adapter's pub/sub and the shared rate limits, and a watchdog that knows
+//! whether Redis answers.
+//!
+//! socketioxide-redis ships a driver on a plain multiplexed connection,
+//! which never comes back once Redis restarts; this one sits on redis'
+//! `ConnectionManager`, which reconnects and re-subscribes by itself. While
+//! Redis is down the link refuses requests at once instead of making every
+//! broadcast wait for a reconnection attempt, so callers fall back to this
+//! node's own sockets without delay.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{
+    AsyncCommands, ErrorKind, FromRedisValue, IntoConnectionInfo, ProtocolVersion, PushInfo,
+    PushKind, RedisError,
+};
+use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
+use tokio::sync::mpsc;
+
+use crate::error::Error;
+
+/// How often the watchdog pings Redis, and how long one ping may take.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+/// Bounds on one command and one connection attempt, so an unreachable
+/// Redis costs a caller a second at most before the watchdog notices.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long start-up waits for Redis (e.g. started alongside the gateway).
+const STARTUP_WAIT: Duration = Duration::from_secs(15);
+
+type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
+
+/// Cheap to clone: every clone shares the connection, the subscriptions and
+/// the up/down state.
+#[derive(Clone)]
+pub struct RedisLink {
+    conn: ConnectionManager,
+    handlers: Handlers,
+    up: Arc<AtomicBool>,
+    /// `host:port` for logs (the URL may hold a password).
+    addr: String,
+}
+
+impl RedisLink {
+    /// Connects to `url` (RESP3 is forced: pub/sub shares the connection
+    /// with commands), retrying for [`STARTUP_WAIT`].
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let info = url
+            .into_connection_info()
+            .map_err(|e| Error::Config(format!("REDIS_URL is not a Redis URL: {e}")))?;
+        let addr = info.addr().to_string();
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(ProtocolVersion::RESP3);
+        let client = redis::Client::open(info.set_redis_settings(settings))
+            .map_err(|e| Error::Config(format!("REDIS_URL: {e}")))?;
+        let handlers = Handlers::default();
+        let routes = handlers.clone();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500))
+            .set_push_sender(move |msg: PushInfo| {
+                route(msg, &routes);
+                Ok::<(), Infallible>(())
+            })
+            .set_automatic_resubscription();
+        let open = || ConnectionManager::new_with_config(client.clone(), config.clone());
+        let conn = open
+            .retry(
+                ExponentialBuilder::default()
+                    .with_max_delay(Duration::from_secs(2))
+                    .with_total_delay(Some(STARTUP_WAIT))
+                    .without_max_times(),
+            )
+            .notify(|e, wait| tracing::warn!(error = %e, redis = %addr, ?wait, "Redis is not answering yet"))
+            .await
+            .map_err(|e| {
+                Error::Io(std::io::Error::other(format!(
+                    "cannot reach Redis at {addr}: {e}"
+                )))
+            })?;
+        Ok(Self {
+            conn,
+            handlers,
+            up: Arc::new(AtomicBool::new(true)),
+            addr,
+        })
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// A handle on the shared connection, for commands.
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// Whether Redis answered the last time anyone asked.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Fails at once while Redis is known to be down.
+    pub fn ensure_up(&self) -> Result<(), RedisError> {
+        if self.is_up() {
+            Ok(())
+        } else {
+            Err(RedisError::from((ErrorKind::Io, "Redis is unreachable")))
+        }
+    }
+
+    /// One bounded PING. Also what makes the connection manager reconnect
+    /// (and re-subscribe) once Redis is back.
+    pub async fn ping(&self) -> bool {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)))
+    }
+
+    /// Records the outcome of talking to Redis, logging changes of state.
+    pub fn mark(&self, ok: bool) {
+        match (self.up.swap(ok, Ordering::Relaxed), ok) {
+            (true, false) => tracing::error!(
+                redis = %self.addr,
+                "Redis is unreachable: degraded to this node alone (its own sockets get every \
+                 event; no cross-node delivery; presence and rate limits count this node only) \
+                 until it returns"
+            ),
+            (false, true) => tracing::warn!(
+                redis = %self.addr,
+                "Redis is back: cross-node delivery, presence and shared rate limits resumed"
+            ),
+            _ => {}
+        }
+    }
+
+    /// Notes a failed command: a broken connection means Redis is down
+    /// until the watchdog's next ping says otherwise.
+    pub fn observe(&self, e: &RedisError) {
+        if e.is_io_error() || e.is_unrecoverable_error() || e.is_timeout() {
+            self.mark(false);
+        }
+    }
+
+    /// Pings Redis every [`WATCH_EVERY`] for as long as the process lives.
+    pub fn spawn_watchdog(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(WATCH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let ok = this.ping().await;
+                this.mark(ok);
+            }
+        });
+    }
+}
+
+/// Hands a pub/sub message to the adapter stream of its channel.
+fn route(msg: PushInfo, handlers: &Handlers) {
+    if !matches!(msg.kind, PushKind::Message) {
+        return;
+    }
+    let mut data = msg.data.into_iter();
+    let (Some(chan), Some(payload)) = (data.next(), data.next()) else {
+        return;
+    };
+    let (Ok(chan), Ok(payload)) = (
+        String::from_redis_value(chan),
+        Vec::<u8>::from_redis_value(payload),
+    ) else {
+        tracing::warn!("unreadable pub/sub message from Redis");
+        return;
+    };
+    let handlers = handlers.read().unwrap_or_else(|p| p.into_inner());
+    if let Some(tx) = handlers.get(&chan)
+        && let Err(e) = tx.try_send((chan, payload))
+    {
+        // The adapter reads its stream in a loop; a full one means this node
+        // cannot keep up, and waiting here would stall the connection.
+        tracing::warn!(error = %e, "adapter stream full: dropped a cross-node message");
+    }
+}
+
+impl Driver for RedisLink {
+    type Error = RedisError;
+
+    async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), RedisError> {
+        self.ensure_up()?;
+        let res = self
+            .conn
+            .clone()
+            .publish::<_, _, redis::Value>(chan, val)
+            .await;
+        if let Err(e) = &res {
+            self.observe(e);
+        }
+        res.map(drop)
+    }
+
+    async fn subscribe(
+        &self,
+        chan: String,
+        size: usize,
+    ) -> Result<MessageStream<ChanItem>, RedisError> {
+        // Registered first: a message may arrive right after the reply.
+        let (tx, rx) = mpsc::channel(size);
+        self.handlers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(chan.clone(), tx);
+        if let Err(e) = self.conn.clone().subscribe(chan.as_str()).await {
+            self.handlers
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&chan);
+            return Err(e);
+        }
+        Ok(MessageStream::new(rx))
+    }
+
+    async fn unsubscribe(&self, chan: String) -> Result<(), RedisError> {
+        self.handlers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&chan);
+        self.conn.clone().unsubscribe(chan).await
+    }
+
+    /// The number of nodes: subscribers of the namespace's request channel.
+    /// A node that died has lost its connection, so Redis no longer counts
+    /// it and nobody waits for its answer.
+    async fn num_serv(&self, chan: &str) -> Result<u16, RedisError> {
+        self.ensure_up()?;
+        let mut conn = self.conn.clone();
+        let res: Result<(String, u16), _> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(chan)
+            .query_async(&mut conn)
+            .await;
+        match res {
+            Ok((_, n)) => Ok(n),
+            Err(e) => {
+                self.observe(&e);
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::socket::test_redis::TestRedis;
+
+    async fn until(what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn next(rx: &mut MessageStream<ChanItem>) -> Option<ChanItem> {
+        tokio::time::timeout(Duration::from_secs(3), rx.next())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    #[tokio::test]
+    async fn pubsub_between_nodes_survives_a_redis_restart() {
+        let mut redis = TestRedis::start().await;
+        let (a, b) = (redis.link().await, redis.link().await);
+        let mut rx = a.subscribe("chan".into(), 8).await.expect("subscribe");
+        assert_eq!(b.num_serv("chan").await.expect("numsub"), 1);
+        b.publish("chan".into(), b"one".to_vec()).await.expect("publish");
+        assert_eq!(next(&mut rx).await, Some(("chan".into(), b"one".to_vec())));
+
+        redis.stop();
+        until("both links see Redis down", || !a.is_up() && !b.is_up()).await;
+        // Refused at once rather than after a reconnection attempt.
+        let started = Instant::now();
+        assert!(b.publish("chan".into(), b"lost".to_vec()).await.is_err());
+        assert!(b.num_serv("chan").await.is_err());
+        assert!(started.elapsed() < Duration::from_millis(100));
+
+        redis.restart().await;
+        until("both links see Redis back", || a.is_up() && b.is_up()).await;
+        // The subscription was renewed on the new connection.
+        assert_eq!(b.num_serv("chan").await.expect("numsub"), 1);
+        b.publish("chan".into(), b"two".to_vec()).await.expect("publish");
+        assert_eq!(next(&mut rx).await, Some(("chan".into(), b"two".to_vec())));
+    }
+
+    #[tokio::test]
+    async fn refuses_a_url_that_is_not_redis() {
+        let err = RedisLink::connect("http://example.test").await.err();
+        assert!(matches!(err, Some(Error::Config(_))), "{err:?}");
+    }
+}
