@@ -107,7 +107,7 @@ pub struct Args {
     pub duration_secs: u64,
 
     /// ramp: first total send rate (messages/s over all users).
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = 50.0)]
     pub ramp_start: f64,
     /// ramp: each step multiplies the rate by this.
     #[arg(long, default_value_t = 1.25)]

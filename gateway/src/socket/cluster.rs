@@ -122,13 +122,16 @@ impl RedisLink {
         }
     }
 
-    /// One bounded PING. Also what makes the connection manager reconnect
-    /// (and re-subscribe) once Redis is back.
+    /// One bounded PING, whose outcome becomes the link's state. Also what
+    /// makes the connection manager reconnect (and re-subscribe: that is
+    /// part of reconnecting, so a PONG means the subscriptions are back).
     pub async fn ping(&self) -> bool {
         let mut conn = self.conn.clone();
         let cmd = redis::cmd("PING");
         let ping = cmd.query_async::<String>(&mut conn);
-        matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)))
+        let ok = matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)));
+        self.mark(ok);
+        ok
     }
 
     /// Records the outcome of talking to Redis, logging changes of state.
@@ -164,8 +167,7 @@ impl RedisLink {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let ok = this.ping().await;
-                this.mark(ok);
+                this.ping().await;
             }
         });
     }
@@ -293,7 +295,9 @@ mod tests {
         let (a, b) = (redis.link().await, redis.link().await);
         let mut rx = a.subscribe("chan".into(), 8).await.expect("subscribe");
         assert_eq!(b.num_serv("chan").await.expect("numsub"), 1);
-        b.publish("chan".into(), b"one".to_vec()).await.expect("publish");
+        b.publish("chan".into(), b"one".to_vec())
+            .await
+            .expect("publish");
         assert_eq!(next(&mut rx).await, Some(("chan".into(), b"one".to_vec())));
 
         redis.stop();
@@ -308,7 +312,9 @@ mod tests {
         until("both links see Redis back", || a.is_up() && b.is_up()).await;
         // The subscription was renewed on the new connection.
         assert_eq!(b.num_serv("chan").await.expect("numsub"), 1);
-        b.publish("chan".into(), b"two".to_vec()).await.expect("publish");
+        b.publish("chan".into(), b"two".to_vec())
+            .await
+            .expect("publish");
         assert_eq!(next(&mut rx).await, Some(("chan".into(), b"two".to_vec())));
     }
 

@@ -68,9 +68,7 @@ impl RateLimits {
     }
 
     pub async fn notification(&self, user: &str) -> Result<(), Error> {
-        let shared = self
-            .shared_take("note", user, self.notification_rate)
-            .await;
+        let shared = self.shared_take("note", user, self.notification_rate).await;
         if shared.unwrap_or_else(|| self.notifications.check_key(&user.to_string()).is_ok()) {
             return Ok(());
         }

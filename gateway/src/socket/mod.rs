@@ -25,10 +25,10 @@ use std::time::Duration;
 
 use axum::Router;
 use socketioxide::adapter::Adapter;
-use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
+use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 
 use crate::config::Parser;
@@ -73,7 +73,11 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
     let Some(link) = link else {
         let (layer, io) = configure(SocketIo::builder(), &st).build_layer();
         namespaces(&io);
-        tracing::info!(?parser, adapter = "in-memory", "socket.io ready: this node alone");
+        tracing::info!(
+            ?parser,
+            adapter = "in-memory",
+            "socket.io ready: this node alone"
+        );
         return Ok(router.layer(layer));
     };
     let ctr = RedisAdapterCtr::new_with_driver(

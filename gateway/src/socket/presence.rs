@@ -11,7 +11,7 @@ use socketioxide::adapter::Adapter;
 use crate::error::Error;
 
 use super::event::{Cx, Outcome};
-use super::fanout::{CHAT_NAMESPACES, rooms_of};
+use super::fanout::chat_rooms_of;
 use super::input::Input;
 use super::membership::require_member;
 use super::rooms::username_of_name_key;
@@ -26,16 +26,10 @@ pub async fn presence<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
 
 /// The usernames (as registered, sorted) with a chat socket in room `key`.
 pub async fn users_in_room<A: Adapter>(io: &SocketIo<A>, key: &str) -> Result<Vec<String>, Error> {
-    let mut users = BTreeSet::new();
-    for ns in CHAT_NAMESPACES {
-        let Some(op) = io.of(ns) else { continue };
-        let rooms = rooms_of(op.within(key.to_string())).await?;
-        users.extend(
-            rooms
-                .iter()
-                .filter_map(|r| username_of_name_key(r))
-                .map(str::to_string),
-        );
-    }
-    Ok(users.into_iter().collect())
+    let rooms = chat_rooms_of(io, key).await?;
+    let users: BTreeSet<&str> = rooms
+        .iter()
+        .filter_map(|r| username_of_name_key(r))
+        .collect();
+    Ok(users.into_iter().map(str::to_string).collect())
 }

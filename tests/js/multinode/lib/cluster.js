@@ -1,0 +1,203 @@
+'use strict';
+// Starts a multi-node deployment for one test file: a real redis-server, one
+// set of services (chat-auth, chat-message, chat-media, each with its own
+// DATA_DIR) and several chat-gateway processes sharing that Redis. Every
+// process listens on a free loopback port; output goes to tests/js/.logs.
+//
+// A gateway object has the `url` that the helpers of ../../lib/client.js
+// expect of a server.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { before, after } = require('node:test');
+const { freePort, sleep } = require('../../lib/server');
+
+const TARGET_DIR = process.env.CARGO_TARGET_DIR || '/var/tmp/chat-target';
+const BIN_DIR = process.env.CHAT_BIN_DIR || path.join(TARGET_DIR, 'debug');
+const START_TIMEOUT_MS = Number(process.env.CHAT_START_TIMEOUT_MS || 60000);
+const LOG_DIR = process.env.CHAT_LOG_DIR || path.join(__dirname, '..', '..', '.logs');
+const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
+
+const SERVICES = [
+  ['chat-auth', 'AUTH_GRPC_ADDR', 'AUTH_URL'],
+  ['chat-message', 'MESSAGE_GRPC_ADDR', 'MESSAGE_URL'],
+  ['chat-media', 'MEDIA_GRPC_ADDR', 'MEDIA_URL'],
+];
+
+function tail(file, lines = 40) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Resolves when `port` accepts a TCP connection, or rejects at `deadline`. */
+async function waitListening(port, deadline, what, proc) {
+  while (Date.now() < deadline) {
+    if (proc.exited) throw new Error(`${what} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`);
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not listen on ${port}; log ${proc.log}:\n${tail(proc.log)}`);
+}
+
+/** GET /healthz: {status, body}; status 0 when nothing answers. */
+async function healthz(url) {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return { status: 0, body: '' };
+  }
+}
+
+/** Polls `cond` (async) every 50 ms; resolves with the elapsed ms. */
+async function until(what, cond, ms = 15000) {
+  const started = Date.now();
+  let last;
+  while (Date.now() - started < ms) {
+    last = await cond();
+    if (last) return Date.now() - started;
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+}
+
+class Proc {
+  constructor(name, bin, args, env, logPath) {
+    const log = fs.openSync(logPath, 'a');
+    this.name = name;
+    this.log = logPath;
+    this.exited = null;
+    this.child = spawn(bin, args, { env, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    this.child.once('exit', (code, signal) => { this.exited = { code, signal }; });
+    this.child.once('error', (err) => { this.exited = { error: err.message }; });
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after 5 s). */
+  async stop(signal = 'SIGTERM') {
+    if (this.exited) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+const live = new Set();
+process.on('exit', () => {
+  for (const p of live) if (!p.exited) p.child.kill('SIGKILL');
+});
+
+class Cluster {
+  constructor(name, gateways) {
+    this.name = name;
+    this.count = gateways;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `chat-multinode-${name}-`));
+    this.parser = process.env.CHAT_PARSER || 'json';
+    this.redis = null;
+    this.redisPort = null;
+    this.serviceUrls = {};
+    this.services = [];
+    this.gateways = [];
+  }
+
+  logPath(what) {
+    fs.mkdirSync(LOG_DIR, { recursive: true });
+    return path.join(LOG_DIR, `multinode-${this.name}-${this.parser}-${process.pid}-${what}.log`);
+  }
+
+  spawn(name, bin, args, env) {
+    const p = new Proc(name, bin, args, { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info,chat_gateway::socket=debug', NO_COLOR: '1', ...env },
+      this.logPath(name));
+    live.add(p);
+    return p;
+  }
+
+  async start() {
+    this.redisPort = await freePort();
+    await this.startRedis();
+    for (const [bin, addrVar, urlVar] of SERVICES) {
+      const port = await freePort();
+      const dataDir = path.join(this.dir, bin);
+      fs.mkdirSync(dataDir, { recursive: true });
+      const p = this.spawn(bin, path.join(BIN_DIR, bin), [], { [addrVar]: `127.0.0.1:${port}`, DATA_DIR: dataDir });
+      await waitListening(port, Date.now() + START_TIMEOUT_MS, bin, p);
+      this.services.push(p);
+      this.serviceUrls[urlVar] = `http://127.0.0.1:${port}`;
+    }
+    for (let i = 0; i < this.count; i += 1) this.gateways.push(await this.startGateway(i));
+    return this;
+  }
+
+  get redisUrl() {
+    return `redis://127.0.0.1:${this.redisPort}`;
+  }
+
+  /** (Re)starts redis-server on the cluster's port, empty. */
+  async startRedis() {
+    const dir = path.join(this.dir, 'redis');
+    fs.mkdirSync(dir, { recursive: true });
+    this.redis = this.spawn('redis', REDIS_SERVER,
+      ['--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {});
+    await waitListening(this.redisPort, Date.now() + 10000, 'redis-server', this.redis);
+  }
+
+  /** Kills redis-server without warning (SIGKILL). */
+  async stopRedis() {
+    await this.redis.stop('SIGKILL');
+  }
+
+  async startGateway(i) {
+    const port = await freePort();
+    const env = {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      REDIS_URL: this.redisUrl,
+      ...this.serviceUrls,
+    };
+    if (process.env.CHAT_PARSER) env.CHAT_PARSER = process.env.CHAT_PARSER;
+    const proc = this.spawn(`gateway${i}`, path.join(BIN_DIR, 'chat-gateway'), [], env);
+    const gw = { name: `gateway${i}`, url: `http://127.0.0.1:${port}`, proc };
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (proc.exited) throw new Error(`${gw.name} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`);
+      if ((await healthz(gw.url)).status === 200) return gw;
+      await sleep(100);
+    }
+    throw new Error(`${gw.name} did not become healthy; log ${proc.log}:\n${tail(proc.log)}`);
+  }
+
+  async stop() {
+    for (const p of [...this.gateways.map((g) => g.proc), ...this.services, this.redis]) {
+      if (p) await p.stop();
+      live.delete(p);
+    }
+    if (!process.env.CHAT_KEEP_DATA) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Registers before/after hooks running one cluster for the calling file. */
+function clusterForFile(name, gateways = 2) {
+  const cluster = new Cluster(name, gateways);
+  before(async () => {
+    await cluster.start();
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+  return cluster;
+}
+
+module.exports = { Cluster, clusterForFile, healthz, until, tail };
