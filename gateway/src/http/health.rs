@@ -1,6 +1,7 @@
 //! `GET /healthz`: 200 when every service answers `SERVING` to the standard
 //! gRPC health check (and every registered extra check passes) within a
-//! short timeout; otherwise 503 naming what is down.
+//! short timeout; 200 `degraded` naming what is degraded when only a
+//! degrading dependency (Redis) fails; otherwise 503 naming what is down.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use serde_json::json;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 
+use crate::health::Severity;
 use crate::state::AppState;
 
 /// Load balancers poll this; a slow dependency counts as down.
@@ -19,7 +21,14 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match summarize(check_all(&state).await) {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response(),
+        Ok(degraded) if degraded.is_empty() => {
+            (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response()
+        }
+        Ok(degraded) => (
+            StatusCode::OK,
+            axum::Json(json!({ "status": "degraded", "degraded": degraded })),
+        )
+            .into_response(),
         Err(text) => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({ "error": text })),
@@ -28,8 +37,9 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Every dependency with whether it is up, in a stable order.
-pub async fn check_all(state: &AppState) -> Vec<(String, bool)> {
+/// Every dependency with how much it matters and whether it is up, in a
+/// stable order.
+pub async fn check_all(state: &AppState) -> Vec<(String, Severity, bool)> {
     let timeout = CHECK_TIMEOUT.min(state.config.grpc_timeout);
     let services = state.clients.health.iter().map(|(name, client)| {
         let mut client = client.clone();
@@ -41,37 +51,42 @@ pub async fn check_all(state: &AppState) -> Vec<(String, bool)> {
                 tokio::time::timeout(timeout, check).await,
                 Ok(Ok(res)) if res.get_ref().status == ServingStatus::Serving as i32
             );
-            (name.to_string(), up)
+            (name.to_string(), Severity::Required, up)
         }
     });
-    let extras = state
-        .clients
-        .checks
-        .pending()
-        .into_iter()
-        .map(|(name, check)| async move {
-            let up = tokio::time::timeout(timeout, check).await.unwrap_or(false);
-            (name, up)
-        });
+    let extras =
+        state
+            .clients
+            .checks
+            .pending()
+            .into_iter()
+            .map(|(name, severity, check)| async move {
+                let up = tokio::time::timeout(timeout, check).await.unwrap_or(false);
+                (name, severity, up)
+            });
     let mut results = join_all(services).await;
     // Tokens cannot be checked until the auth service's key is in; say so
     // rather than report a healthy gateway that refuses every client.
-    if results.iter().any(|(name, up)| name == "auth" && *up) && !state.verifier.is_ready() {
-        results.push(("auth public key".into(), false));
+    if results.iter().any(|(name, _, up)| name == "auth" && *up) && !state.verifier.is_ready() {
+        results.push(("auth public key".into(), Severity::Required, false));
     }
     results.extend(join_all(extras).await);
     results
 }
 
-/// `Ok` when all are up, else `"unavailable: a, b"`.
-pub fn summarize(results: Vec<(String, bool)>) -> Result<(), String> {
-    let down: Vec<String> = results
-        .into_iter()
-        .filter(|(_, up)| !up)
-        .map(|(n, _)| n)
-        .collect();
+/// `Ok(degraded names)` when every required dependency is up, else
+/// `"unavailable: a, b"` naming the required ones that are down.
+pub fn summarize(results: Vec<(String, Severity, bool)>) -> Result<Vec<String>, String> {
+    let (mut down, mut degraded) = (Vec::new(), Vec::new());
+    for (name, severity, up) in results {
+        match (up, severity) {
+            (true, _) => {}
+            (false, Severity::Required) => down.push(name),
+            (false, Severity::Degrading) => degraded.push(name),
+        }
+    }
     if down.is_empty() {
-        Ok(())
+        Ok(degraded)
     } else {
         Err(format!("unavailable: {}", down.join(", ")))
     }
@@ -84,14 +99,34 @@ mod tests {
 
     #[test]
     fn names_only_what_is_down() {
-        let r =
-            |v: &[(&str, bool)]| summarize(v.iter().map(|(n, u)| (n.to_string(), *u)).collect());
-        assert_eq!(r(&[("auth", true), ("media", true)]), Ok(()));
+        use Severity::{Degrading, Required};
+        let r = |v: &[(&str, Severity, bool)]| {
+            summarize(v.iter().map(|(n, s, u)| (n.to_string(), *s, *u)).collect())
+        };
         assert_eq!(
-            r(&[("auth", false), ("message", true), ("media", false)]),
+            r(&[("auth", Required, true), ("media", Required, true)]),
+            Ok(vec![])
+        );
+        assert_eq!(
+            r(&[
+                ("auth", Required, false),
+                ("message", Required, true),
+                ("media", Required, false)
+            ]),
             Err("unavailable: auth, media".into())
         );
-        assert_eq!(r(&[("redis", false)]), Err("unavailable: redis".into()));
+        assert_eq!(
+            r(&[("redis", Required, false)]),
+            Err("unavailable: redis".into())
+        );
+        assert_eq!(
+            r(&[("auth", Required, true), ("redis", Degrading, false)]),
+            Ok(vec!["redis".to_string()])
+        );
+        assert_eq!(
+            r(&[("auth", Required, false), ("redis", Degrading, false)]),
+            Err("unavailable: auth".into())
+        );
     }
 
     #[tokio::test]

@@ -97,7 +97,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
     }
     link.spawn_watchdog();
     let check = link.clone();
-    state.clients.checks.register("redis", move || {
+    state.clients.checks.register_degrading("redis", move || {
         let link = check.clone();
         async move { link.ping().await }
     });
