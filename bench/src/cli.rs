@@ -121,6 +121,10 @@ pub struct Args {
     /// ramp: the p99 bound in milliseconds.
     #[arg(long, default_value_t = 50.0)]
     pub ramp_p99_ms: f64,
+    /// ramp: keep raising past the bound (to draw the curve) until p99
+    /// exceeds this many milliseconds or the system stops keeping up.
+    #[arg(long, default_value_t = 1000.0)]
+    pub ramp_stop_p99_ms: f64,
 
     /// Exit non-zero when a target is missed, not only on lost messages.
     #[arg(long)]

@@ -49,5 +49,14 @@ pub fn main(args: Args) -> Result<bool, Error> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(run::all(args, limit))
+    // On Ctrl-C or SIGTERM, dropping the run drops the servers it started,
+    // which kills them (kill_on_drop) instead of leaving them behind.
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = run::all(args, limit) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Usage("interrupted".into())),
+            _ = term.recv() => Err(Error::Usage("terminated".into())),
+        }
+    })
 }

@@ -90,14 +90,12 @@ pub struct Member {
     pub tag: String,
 }
 
-/// What a member hands back: its acknowledged sends and its socket (one
-/// per room is reused to read the stored history).
+/// What a member hands back: its acknowledged sends.
 pub struct Outcome {
     pub room: usize,
     pub slot: usize,
     /// `(clientId, message id)` of every acknowledged send.
     pub acked: Vec<(String, String)>,
-    pub ws: Option<Ws>,
 }
 
 /// The send time is the client id's last dot-separated field, so any
@@ -202,7 +200,6 @@ pub async fn run(
         room: m.room,
         slot: m.slot,
         acked,
-        ws: Some(ws),
     }
 }
 

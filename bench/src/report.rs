@@ -28,16 +28,19 @@ impl SystemResult {
         }
     }
 
-    /// The highest total send rate a ramp step held within the bound.
+    /// The highest total send rate held within the bound, counting only
+    /// the steps before the first one that was not held.
     pub fn ramp_best(&self) -> Option<f64> {
-        let steps = &self.ramp.as_ref()?.steps;
-        Some(
-            steps
-                .iter()
-                .filter(|s| s.held)
-                .map(|s| s.sent_per_sec)
-                .fold(0.0, f64::max),
-        )
+        Some(self.ramp_best_step().map_or(0.0, |s| s.sent_per_sec)).filter(|_| self.ramp.is_some())
+    }
+
+    pub fn ramp_best_step(&self) -> Option<&crate::scenario::rooms::Step> {
+        self.ramp
+            .as_ref()?
+            .steps
+            .iter()
+            .take_while(|s| s.held)
+            .last()
     }
 }
 
@@ -197,13 +200,35 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
             Some(Target::RatioAtLeast(3.0)),
         ),
         (
-            "ramp: delivered msgs/s at that rate".into(),
+            format!(
+                "ramp: highest msgs/s kept up, p99 <= {} ms",
+                args.ramp_stop_p99_ms
+            ),
+            Box::new(|r: &SystemResult| {
+                let steps = &r.ramp.as_ref()?.steps;
+                Some(
+                    steps
+                        .iter()
+                        .filter(|s| s.kept_up)
+                        .map(|s| s.sent_per_sec)
+                        .fold(0.0, f64::max),
+                )
+            }),
+            None,
+        ),
+        (
+            "ramp: delivered msgs/s at the highest held".into(),
             Box::new(|r: &SystemResult| ramp_best_step(r).map(|s| s.delivered_per_sec)),
             None,
         ),
         (
-            "ramp: p99 at that rate (ms)".into(),
+            "ramp: p99 at the highest held (ms)".into(),
             Box::new(|r: &SystemResult| ramp_best_step(r).map(|s| s.latency.p99_ms)),
+            None,
+        ),
+        (
+            "ramp: member sockets closed by the server".into(),
+            Box::new(move |r: &SystemResult| r.ramp.as_ref().map(|f| n(f.closed_by_server))),
             None,
         ),
         (
@@ -219,7 +244,7 @@ fn fan(r: &SystemResult) -> Option<&crate::scenario::rooms::Step> {
 }
 
 fn ramp_best_step(r: &SystemResult) -> Option<&crate::scenario::rooms::Step> {
-    r.ramp.as_ref()?.steps.iter().rfind(|s| s.held)
+    r.ramp_best_step()
 }
 
 pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {

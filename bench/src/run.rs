@@ -119,13 +119,13 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                     "ramp",
                     ramp_steps(args),
                     args.ramp_step_secs,
-                    Some(args.ramp_p99_ms),
+                    Some((args.ramp_p99_ms, args.ramp_stop_p99_ms)),
                 );
                 let r = rooms::run(&dialer, &plan, cpu).await?;
                 let best = r
                     .steps
                     .iter()
-                    .filter(|s| s.held)
+                    .take_while(|s| s.held)
                     .map(|s| s.sent_per_sec)
                     .fold(0.0, f64::max);
                 eprintln!("  ramp: highest held {best:.0} msgs/s sent");
@@ -136,7 +136,13 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
     Ok(result)
 }
 
-fn plan(args: &Args, scenario: &str, steps: Vec<f64>, step_secs: u64, bound: Option<f64>) -> Plan {
+fn plan(
+    args: &Args,
+    scenario: &str,
+    steps: Vec<f64>,
+    step_secs: u64,
+    bound: Option<(f64, f64)>,
+) -> Plan {
     Plan {
         tag: format!("{scenario}{}", std::process::id()),
         rooms: args.rooms,
@@ -145,7 +151,8 @@ fn plan(args: &Args, scenario: &str, steps: Vec<f64>, step_secs: u64, bound: Opt
         steps,
         step_secs,
         warmup: Duration::from_secs(if step_secs > 2 { 1 } else { 0 }),
-        p99_bound_ms: bound,
+        p99_bound_ms: bound.map(|b| b.0),
+        stop_p99_ms: bound.map(|b| b.1),
         connect_concurrency: args.connect_concurrency,
     }
 }

@@ -28,8 +28,11 @@ pub struct Plan {
     pub step_secs: u64,
     /// Leading part of each step left out of its figures.
     pub warmup: Duration,
-    /// Stop after the first step whose p99 exceeds this (ms).
+    /// A step holds when its p99 is within this (ms).
     pub p99_bound_ms: Option<f64>,
+    /// Stop after the first step that does not keep up or whose p99
+    /// exceeds this (ms); `None`: run every step.
+    pub stop_p99_ms: Option<f64>,
     pub connect_concurrency: usize,
 }
 
@@ -43,7 +46,10 @@ pub struct Step {
     pub delivery_ratio: f64,
     pub latency: Latency,
     pub ack_latency: Latency,
+    /// Kept up and p99 within the bound.
     pub held: bool,
+    /// Sent ≥ 90 % of the target and ≥ 95 % of the owed deliveries arrived.
+    pub kept_up: bool,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -56,15 +62,22 @@ pub struct Outcomes {
     /// Sends never answered, even after draining.
     pub unanswered: u64,
     pub delivered: u64,
+    /// Member sockets the server closed (e.g. a full outgoing buffer).
+    pub closed_by_server: u64,
     pub errors: std::collections::BTreeMap<String, u64>,
     pub history: Check,
     pub server_cpu_secs: f64,
 }
 
 /// A step holds when its p99 is within the bound and the system kept up.
-fn holds(step: &Step, bound_ms: Option<f64>) -> bool {
-    let kept_up = step.sent_per_sec >= 0.9 * step.target_rate && step.delivery_ratio >= 0.95;
-    kept_up && bound_ms.is_none_or(|b| step.latency.samples > 0 && step.latency.p99_ms <= b)
+fn kept_up(step: &Step) -> bool {
+    step.sent_per_sec >= 0.9 * step.target_rate
+        && step.delivery_ratio >= 0.95
+        && step.latency.samples > 0
+}
+
+fn within(step: &Step, bound_ms: Option<f64>) -> bool {
+    bound_ms.is_none_or(|b| step.latency.p99_ms <= b)
 }
 
 pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<Outcomes, Error> {
@@ -119,9 +132,30 @@ pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<
     };
     for (n, &rate) in plan.steps.iter().enumerate() {
         let step = run_step(plan, n, rate, members, &counters, &phase_tx).await;
-        let held = holds(&step, plan.p99_bound_ms);
-        out.steps.push(Step { held, ..step });
-        if !held && plan.p99_bound_ms.is_some() {
+        let kept_up = kept_up(&step);
+        let held = kept_up && within(&step, plan.p99_bound_ms);
+        eprintln!(
+            "  {} step {}: target {:.0}/s sent {:.0}/s delivered {:.0}/s ({:.0} %) p99 {:.1} ms{}",
+            plan.tag,
+            n + 1,
+            rate,
+            step.sent_per_sec,
+            step.delivered_per_sec,
+            step.delivery_ratio * 100.0,
+            step.latency.p99_ms,
+            match (held, kept_up) {
+                (true, _) => "",
+                (false, true) => "  <- p99 over the bound",
+                (false, false) => "  <- not keeping up",
+            }
+        );
+        let stop = plan.stop_p99_ms.is_some() && !(kept_up && within(&step, plan.stop_p99_ms));
+        out.steps.push(Step {
+            held,
+            kept_up,
+            ..step
+        });
+        if stop {
             break;
         }
     }
@@ -142,7 +176,8 @@ pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<
         .lock()
         .map(|e| e.clone())
         .unwrap_or_default();
-    out.history = check_history(plan, outcomes).await?;
+    out.closed_by_server = counters.closed.load(Ordering::Relaxed);
+    out.history = check_history(dialer, plan, outcomes).await?;
     Ok(out)
 }
 
@@ -214,6 +249,7 @@ async fn run_step(
         latency,
         ack_latency,
         held: false,
+        kept_up: false,
     }
 }
 
@@ -234,25 +270,37 @@ async fn drain(c: &Counters, phase: &watch::Sender<Phase>) {
     }
 }
 
-async fn check_history(plan: &Plan, outcomes: Vec<Outcome>) -> Result<Check, Error> {
+/// One fresh socket per room reads the history: a member's own socket may
+/// have been closed by an overloaded server.
+async fn check_history(
+    dialer: &Dialer,
+    plan: &Plan,
+    outcomes: Vec<Outcome>,
+) -> Result<Check, Error> {
     let mut acked: Vec<Vec<(String, String)>> = vec![Vec::new(); plan.rooms];
-    let mut readers: Vec<Option<sio::Ws>> = (0..plan.rooms).map(|_| None).collect();
     for o in outcomes {
         acked[o.room].extend(o.acked);
-        if o.slot == 0 {
-            readers[o.room] = o.ws;
-        }
     }
     let bar = progress::counter(
         plan.rooms as u64,
         &format!("{}: checking history", plan.tag),
     );
     let mut total = Check::default();
-    for (room, reader) in readers.into_iter().enumerate() {
-        let mut ws =
-            reader.ok_or_else(|| Error::Server(format!("room {room} lost its reader socket")))?;
-        let stored = verify::stored(&mut ws, &format!("{}-{room}", plan.tag), 1 << 40).await?;
-        total.add(&verify::compare(&acked[room], &stored));
+    for (room, acked) in acked.iter().enumerate() {
+        let name = format!("{}-{room}", plan.tag);
+        let mut ws = dialer.dial(room, 0).await?;
+        let reply = sio::call(
+            &mut ws,
+            1,
+            "joinRoom",
+            &serde_json::json!({ "room": name, "limit": 1 }),
+        )
+        .await?;
+        if reply["ok"] != serde_json::Value::Bool(true) {
+            return Err(Error::Server(format!("joinRoom {name} refused: {reply}")));
+        }
+        let stored = verify::stored(&mut ws, &name, 1).await?;
+        total.add(&verify::compare(acked, &stored));
         bar.inc(1);
     }
     bar.finish_and_clear();

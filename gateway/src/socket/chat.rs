@@ -108,30 +108,30 @@ pub async fn delete_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         purge_media(
             &cx,
             res.removed_attachments.into_iter().map(|a| a.id).collect(),
-        );
+        )
+        .await;
     }
     Ok(json!({ "ok": true }))
 }
 
-/// Best effort: the message no longer shows the files, so a failure here
+/// Awaited before the ack, so that once a client hears "deleted" the files
+/// are gone too. Best effort: the message no longer shows them, so a failure
 /// only leaves orphaned bytes behind, which is logged.
-fn purge_media<A: Adapter>(cx: &Cx<A>, ids: Vec<String>) {
-    if ids.is_empty() {
-        return;
-    }
-    let media = cx.st.app.clients.media.clone();
-    let requester = cx.me.username.clone();
-    tokio::spawn(async move {
-        for id in ids {
-            let req = DeleteMediaRequest {
-                id: id.clone(),
-                requester: requester.clone(),
-            };
-            if let Err(e) = media.clone().delete(req).await {
+async fn purge_media<A: Adapter>(cx: &Cx<A>, ids: Vec<String>) {
+    let media = &cx.st.app.clients.media;
+    let deletes = ids.into_iter().map(|id| {
+        let req = DeleteMediaRequest {
+            id: id.clone(),
+            requester: cx.me.username.clone(),
+        };
+        let mut media = media.clone();
+        async move {
+            if let Err(e) = media.delete(req).await {
                 tracing::warn!(media_id = id, error = %e, "could not purge a deleted message's attachment");
             }
         }
     });
+    futures::future::join_all(deletes).await;
 }
 
 /// `typing {room, typing}` → `typing {room, user, typing}` to the others.
