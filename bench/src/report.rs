@@ -28,8 +28,9 @@ impl SystemResult {
         }
     }
 
-    /// The highest total send rate held within the bound, counting only
-    /// the steps before the first one that was not held.
+    /// The highest total send rate of a step held within the bound (a
+    /// lone spike at a lower rate, e.g. a GC pause or a neighbour's burst
+    /// on a shared machine, does not hide a later held step).
     pub fn ramp_best(&self) -> Option<f64> {
         Some(self.ramp_best_step().map_or(0.0, |s| s.sent_per_sec)).filter(|_| self.ramp.is_some())
     }
@@ -39,8 +40,8 @@ impl SystemResult {
             .as_ref()?
             .steps
             .iter()
-            .take_while(|s| s.held)
-            .last()
+            .filter(|s| s.held)
+            .max_by(|a, b| a.sent_per_sec.total_cmp(&b.sent_per_sec))
     }
 }
 

@@ -125,7 +125,7 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                 let best = r
                     .steps
                     .iter()
-                    .take_while(|s| s.held)
+                    .filter(|s| s.held)
                     .map(|s| s.sent_per_sec)
                     .fold(0.0, f64::max);
                 eprintln!("  ramp: highest held {best:.0} msgs/s sent");
