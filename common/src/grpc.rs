@@ -4,9 +4,9 @@
 use std::future::Future;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 /// Serves `routes` plus health and reflection on `listener` until `shutdown`
@@ -40,6 +40,11 @@ pub async fn serve(
         .add_service(reflection_v1alpha);
     Server::builder()
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        // Small unary calls: without TCP_NODELAY a reply can wait on a
+        // delayed ACK.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await
 }

@@ -13,6 +13,7 @@ pub mod socket;
 pub mod state;
 pub mod token;
 
+use axum::serve::ListenerExt;
 use std::future::Future;
 use tokio::net::TcpListener;
 
@@ -41,6 +42,13 @@ pub async fn serve(
     let app = socket::attach(state.clone(), http::router(state.clone())).await?;
     let app = http::around(app, &state.config)?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
+    // Acks and broadcasts are small writes: without TCP_NODELAY, Nagle's
+    // algorithm holds them back behind delayed ACKs (tens of ms at p99).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
