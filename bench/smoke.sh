@@ -4,8 +4,8 @@
 # bench runs end to end and that no acknowledged message is missing from
 # stored history; exits non-zero otherwise. Takes well under 2 minutes.
 #
-# Uses $CARGO_TARGET_DIR/release/chat when it exists, else the debug one
-# (scripts/test runs this after `cargo build --workspace`).
+# Uses the debug `chat` binary (scripts/test runs this right after
+# `cargo build --workspace --bins`), or $CHAT_BIN.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,9 +23,15 @@ fi
 OUT="$(mktemp -d -t chat-bench-smoke.XXXXXX)"
 trap 'rm -rf "$OUT"' EXIT
 
+# The debug binary is the one scripts/test has just built from this tree; a
+# release binary may be left over from an older checkout.
+CHAT_BIN="${CHAT_BIN:-$CARGO_TARGET_DIR/debug/chat}"
+[[ -x "$CHAT_BIN" ]] || cargo build -p chat-standalone
+
 started=$SECONDS
 set +e
 "$BENCH" \
+  --chat-bin "$CHAT_BIN" \
   --users 20 \
   --idle-connections 300 --idle-hold-secs 1 \
   --storm-connections 200 --storm-concurrency 32 \
