@@ -62,6 +62,18 @@ pub fn on_unknown<A: Adapter>(s: &SocketRef<A>) {
     );
 }
 
+/// socketioxide sends the CONNECT packet and only then marks the socket
+/// connected; a client that emits the moment it hears CONNECT can have its
+/// event handled in between, when `emit` still refuses ("closed") while the
+/// ack goes through — `previousMessages` would be lost. Wait out that gap
+/// (microseconds), bounded so a socket that really closed does not hang.
+async fn until_connected<A: Adapter>(socket: &SocketRef<A>) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    while !socket.connected() && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
 /// `label` names the event in metrics (a bounded set); `name` is the event
 /// as the client sent it, for `chatError`.
 async fn run<A, F, Fut>(
@@ -101,6 +113,7 @@ async fn run<A, F, Fut>(
         // `joinRoom` sent just before a `sendMessage` is applied first and
         // messages are stored in the order they were sent.
         let _turn = turn.wait().await;
+        until_connected(&socket).await;
         let started = Instant::now();
         let outcome = handler(Cx { socket, io, st, me }, data).await;
         let outcome_label = match &outcome {
