@@ -1,9 +1,12 @@
 //! Plumbing every chat service shares, so each service crate holds only its
 //! own business: serving gRPC with the standard health and reflection
-//! services, tracing set-up, and timestamp conversions. With the `testing`
-//! feature it also carries the store conformance harness.
+//! services, typed environment variables, tracing set-up, allocator
+//! settings, and timestamp conversions. With the `testing` feature it also
+//! carries the store conformance harness.
 
+pub mod env;
 pub mod grpc;
+pub mod memory;
 mod signal;
 pub use signal::shutdown_signal;
 pub mod telemetry;

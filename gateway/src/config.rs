@@ -1,8 +1,10 @@
 //! Gateway configuration, read once from the environment at start-up.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+
+use chat_common::env::Vars;
 
 use crate::error::Error;
 
@@ -62,91 +64,36 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// Testable core of [`Config::from_env`].
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        fn num<T: std::str::FromStr>(k: &str, v: Option<String>, default: T) -> Result<T, Error> {
-            match v {
-                None => Ok(default),
-                Some(s) => s
-                    .trim()
-                    .parse()
-                    .map_err(|_| Error::Config(format!("{k} must be a number, got {s:?}"))),
-            }
-        }
-        let host = var("HOST").unwrap_or_else(|| "0.0.0.0".into());
-        let port: u16 = num("PORT", var("PORT"), 5000)?;
-        let listen_addr = format!("{host}:{port}")
-            .parse()
-            .map_err(|_| Error::Config(format!("HOST {host:?} is not an IP address")))?;
+    /// Testable core of [`Config::from_env`]; blank values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let vars = Vars::new(lookup);
+        let host = vars.ip_or("HOST", IpAddr::from([0, 0, 0, 0]))?;
+        let port = vars.number_or::<u16>("PORT", 5000)?;
         let d = Limits::default();
         let limits = Limits {
-            max_message_chars: num(
-                "MAX_MESSAGE_CHARS",
-                var("MAX_MESSAGE_CHARS"),
-                d.max_message_chars,
-            )?,
-            history_default: num(
-                "HISTORY_DEFAULT_LIMIT",
-                var("HISTORY_DEFAULT_LIMIT"),
-                d.history_default,
-            )?,
-            history_max: num("HISTORY_MAX_LIMIT", var("HISTORY_MAX_LIMIT"), d.history_max)?,
-            max_upload_bytes: num(
-                "MAX_UPLOAD_BYTES",
-                var("MAX_UPLOAD_BYTES"),
-                d.max_upload_bytes,
-            )?,
-            messages_per_sec: num(
-                "RATE_MESSAGES_PER_SEC",
-                var("RATE_MESSAGES_PER_SEC"),
-                d.messages_per_sec,
-            )?,
-            messages_burst: num(
-                "RATE_MESSAGES_BURST",
-                var("RATE_MESSAGES_BURST"),
-                d.messages_burst,
-            )?,
-            notifications_per_sec: num(
-                "RATE_NOTIFICATIONS_PER_SEC",
-                var("RATE_NOTIFICATIONS_PER_SEC"),
-                d.notifications_per_sec,
-            )?,
+            max_message_chars: vars.positive_or("MAX_MESSAGE_CHARS", d.max_message_chars)?,
+            history_default: vars.positive_or("HISTORY_DEFAULT_LIMIT", d.history_default)?,
+            history_max: vars.positive_or("HISTORY_MAX_LIMIT", d.history_max)?,
+            max_upload_bytes: vars.positive_or("MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
+            messages_per_sec: vars.positive_or("RATE_MESSAGES_PER_SEC", d.messages_per_sec)?,
+            messages_burst: vars.positive_or("RATE_MESSAGES_BURST", d.messages_burst)?,
+            notifications_per_sec: vars
+                .positive_or("RATE_NOTIFICATIONS_PER_SEC", d.notifications_per_sec)?,
         };
-        if limits.messages_per_sec == 0
-            || limits.messages_burst == 0
-            || limits.notifications_per_sec == 0
-        {
-            return Err(Error::Config("rate limits must be at least 1".into()));
-        }
-        let parser = match var("CHAT_PARSER")
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("json") => Parser::Json,
-            Some("msgpack") => Parser::Msgpack,
-            Some(other) => {
-                return Err(Error::Config(format!(
-                    "CHAT_PARSER must be json or msgpack, got {other:?}"
-                )));
-            }
-        };
+        let parsers = [("json", Parser::Json), ("msgpack", Parser::Msgpack)];
         Ok(Self {
-            listen_addr,
-            auth_url: var("AUTH_URL").unwrap_or_else(|| "http://127.0.0.1:50051".into()),
-            message_url: var("MESSAGE_URL").unwrap_or_else(|| "http://127.0.0.1:50052".into()),
-            media_url: var("MEDIA_URL").unwrap_or_else(|| "http://127.0.0.1:50053".into()),
-            web_dir: var("WEB_DIR").map(PathBuf::from),
-            public_url: var("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
-            client_url: var("CLIENT_URL"),
-            grpc_timeout: Duration::from_millis(num(
-                "GRPC_TIMEOUT_MS",
-                var("GRPC_TIMEOUT_MS"),
-                5000,
-            )?),
-            redis_url: var("REDIS_URL"),
-            parser,
+            listen_addr: SocketAddr::new(host, port),
+            auth_url: vars.string_or("AUTH_URL", "http://127.0.0.1:50051"),
+            message_url: vars.string_or("MESSAGE_URL", "http://127.0.0.1:50052"),
+            media_url: vars.string_or("MEDIA_URL", "http://127.0.0.1:50053"),
+            web_dir: vars.string("WEB_DIR").map(PathBuf::from),
+            public_url: vars
+                .string("PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string()),
+            client_url: vars.string("CLIENT_URL"),
+            grpc_timeout: vars.duration_ms_or("GRPC_TIMEOUT_MS", Duration::from_millis(5000))?,
+            redis_url: vars.string("REDIS_URL"),
+            parser: vars.choice_or("CHAT_PARSER", &parsers, Parser::Json)?,
             limits,
         })
     }
@@ -155,18 +102,55 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chat_common::env::from_pairs;
 
-    #[test]
-    fn defaults_follow_the_protocol() {
-        let c = Config::from_lookup(|_| None).unwrap();
-        assert_eq!(c.listen_addr.port(), 5000);
-        assert_eq!(c.limits.max_upload_bytes, 10 * 1024 * 1024);
-        assert_eq!(c.parser, Parser::Json);
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, Error> {
+        Config::from_lookup(from_pairs(pairs))
     }
 
     #[test]
-    fn rejects_bad_numbers_with_the_variable_name() {
-        let err = Config::from_lookup(|k| (k == "PORT").then(|| "abc".to_string())).unwrap_err();
-        assert!(err.to_string().contains("PORT"));
+    fn defaults_follow_the_protocol() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "0.0.0.0:5000");
+        assert_eq!(c.limits.max_upload_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.grpc_timeout, Duration::from_millis(5000));
+        assert_eq!(c.parser, Parser::Json);
+        assert_eq!(c.auth_url, "http://127.0.0.1:50051");
+        assert!(c.public_url.is_none() && c.redis_url.is_none());
+    }
+
+    #[test]
+    fn reads_overrides_and_blank_means_unset() {
+        let c = parse(&[
+            ("HOST", "127.0.0.1"),
+            ("PORT", "6000"),
+            ("CHAT_PARSER", "MsgPack"),
+            ("PUBLIC_URL", "https://chat.example/"),
+            ("GRPC_TIMEOUT_MS", "250"),
+            ("RATE_MESSAGES_BURST", "3"),
+            ("REDIS_URL", " "),
+        ])
+        .unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:6000");
+        assert_eq!(c.parser, Parser::Msgpack);
+        assert_eq!(c.public_url.as_deref(), Some("https://chat.example"));
+        assert_eq!(c.grpc_timeout, Duration::from_millis(250));
+        assert_eq!(c.limits.messages_burst, 3);
+        assert!(c.redis_url.is_none());
+    }
+
+    #[test]
+    fn rejects_bad_values_with_the_variable_name() {
+        for (name, value) in [
+            ("PORT", "abc"),
+            ("PORT", "70000"),
+            ("HOST", "localhost"),
+            ("RATE_MESSAGES_PER_SEC", "0"),
+            ("CHAT_PARSER", "xml"),
+            ("GRPC_TIMEOUT_MS", "soon"),
+        ] {
+            let err = parse(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 }

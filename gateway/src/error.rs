@@ -51,6 +51,13 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Every bad environment variable becomes one configuration error.
+impl From<chat_common::env::InvalidVar> for Error {
+    fn from(e: chat_common::env::InvalidVar) -> Self {
+        Error::Config(e.to_string())
+    }
+}
+
 impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {

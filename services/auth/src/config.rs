@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chat_common::env::Vars;
+
 use crate::error::Error;
 
 #[derive(Debug, Clone)]
@@ -43,26 +45,19 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Parses settings from any name → value source; empty values count as unset.
+    /// Parses settings from any name → value source; blank values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let defaults = Config::default();
-        let listen_addr = match get("AUTH_GRPC_ADDR") {
-            Some(v) => v.trim().parse().map_err(|_| {
-                Error::Config(format!(
-                    "AUTH_GRPC_ADDR must be an address like 127.0.0.1:50051, got {v:?}"
-                ))
-            })?,
-            None => defaults.listen_addr,
-        };
+        let vars = Vars::new(lookup);
+        let d = Config::default();
         Ok(Config {
-            listen_addr,
-            data_dir: get("DATA_DIR").map_or(defaults.data_dir, PathBuf::from),
-            mongo_uri: get("MONGO_URI"),
-            mongo_db: get("AUTH_MONGO_DB").unwrap_or(defaults.mongo_db),
-            access_token_ttl: secs(&get, "ACCESS_TOKEN_TTL_SECS", defaults.access_token_ttl)?,
-            refresh_token_ttl: secs(&get, "REFRESH_TOKEN_TTL_SECS", defaults.refresh_token_ttl)?,
-            jwt_issuer: get("JWT_ISSUER").unwrap_or(defaults.jwt_issuer),
+            listen_addr: vars.socket_addr_or("AUTH_GRPC_ADDR", d.listen_addr)?,
+            data_dir: vars.string("DATA_DIR").map_or(d.data_dir, PathBuf::from),
+            mongo_uri: vars.string("MONGO_URI"),
+            mongo_db: vars.string_or("AUTH_MONGO_DB", &d.mongo_db),
+            access_token_ttl: vars.duration_secs_or("ACCESS_TOKEN_TTL_SECS", d.access_token_ttl)?,
+            refresh_token_ttl: vars
+                .duration_secs_or("REFRESH_TOKEN_TTL_SECS", d.refresh_token_ttl)?,
+            jwt_issuer: vars.string_or("JWT_ISSUER", &d.jwt_issuer),
         })
     }
 
@@ -71,33 +66,13 @@ impl Config {
     }
 }
 
-fn secs(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: Duration,
-) -> Result<Duration, Error> {
-    let Some(v) = get(name) else {
-        return Ok(default);
-    };
-    match v.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
-        _ => Err(Error::Config(format!(
-            "{name} must be a positive number of seconds, got {v:?}"
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use chat_common::env::from_pairs;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, Error> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        Config::from_lookup(from_pairs(pairs))
     }
 
     #[test]

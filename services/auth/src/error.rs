@@ -39,6 +39,13 @@ pub enum Error {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Every bad environment variable becomes one configuration error.
+impl From<chat_common::env::InvalidVar> for Error {
+    fn from(e: chat_common::env::InvalidVar) -> Self {
+        Error::Config(e.to_string())
+    }
+}
+
 impl From<Error> for Status {
     fn from(err: Error) -> Status {
         let code = match &err {

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_common::env::Vars;
+
 use crate::error::Error;
 
 /// 10 MiB: large enough for photos and documents, small enough to keep the
@@ -86,47 +88,27 @@ impl Config {
     }
 
     /// Parses from any variable source, so tests need not touch the process
-    /// environment. Empty values count as unset.
+    /// environment. Blank values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
+        let vars = Vars::new(lookup);
+        let d = Config::local(vars.string_or("DATA_DIR", "./data"));
+        let config = Config {
+            listen_addr: vars.socket_addr_or("MEDIA_GRPC_ADDR", d.listen_addr)?,
+            mongo_uri: vars.string("MONGO_URI"),
+            mongo_db: vars.string_or("MEDIA_MONGO_DB", &d.mongo_db),
+            s3: S3Config {
+                endpoint: vars.string("S3_ENDPOINT"),
+                region: vars.string_or("S3_REGION", &d.s3.region),
+                bucket: vars.string_or("S3_BUCKET", &d.s3.bucket),
+                access_key_id: vars.string("S3_ACCESS_KEY_ID"),
+                secret_access_key: vars.string("S3_SECRET_ACCESS_KEY"),
+                force_path_style: vars.bool_or("S3_FORCE_PATH_STYLE", d.s3.force_path_style)?,
+            },
+            max_upload_bytes: vars.positive_or("MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
+            data_dir: d.data_dir,
         };
-        let mut config = Config::local(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
-        if let Some(addr) = get("MEDIA_GRPC_ADDR") {
-            config.listen_addr = addr.parse().map_err(|e| {
-                Error::Config(format!(
-                    "MEDIA_GRPC_ADDR {addr:?} is not a socket address: {e}"
-                ))
-            })?;
-        }
-        config.mongo_uri = get("MONGO_URI");
-        if let Some(db) = get("MEDIA_MONGO_DB") {
-            config.mongo_db = db;
-        }
-        config.s3.endpoint = get("S3_ENDPOINT");
-        if let Some(region) = get("S3_REGION") {
-            config.s3.region = region;
-        }
-        if let Some(bucket) = get("S3_BUCKET") {
-            config.s3.bucket = bucket;
-        }
-        config.s3.access_key_id = get("S3_ACCESS_KEY_ID");
-        config.s3.secret_access_key = get("S3_SECRET_ACCESS_KEY");
-        if let Some(v) = get("S3_FORCE_PATH_STYLE") {
-            config.s3.force_path_style = parse_bool(&v).ok_or_else(|| {
-                Error::Config(format!("S3_FORCE_PATH_STYLE {v:?} is not true or false"))
-            })?;
-        }
-        if let Some(v) = get("MAX_UPLOAD_BYTES") {
-            config.max_upload_bytes = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                Error::Config(format!("MAX_UPLOAD_BYTES {v:?} is not a positive integer"))
-            })?;
-        }
-        if config.s3.endpoint.is_some()
-            && (config.s3.access_key_id.is_none() || config.s3.secret_access_key.is_none())
-        {
+        let s3 = &config.s3;
+        if s3.endpoint.is_some() && (s3.access_key_id.is_none() || s3.secret_access_key.is_none()) {
             return Err(Error::Config(
                 "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are required when S3_ENDPOINT is set"
                     .into(),
@@ -136,25 +118,13 @@ impl Config {
     }
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use chat_common::env::from_pairs;
 
     fn parse(vars: &[(&str, &str)]) -> Result<Config, Error> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        Config::from_lookup(from_pairs(vars))
     }
 
     #[test]

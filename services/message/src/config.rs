@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
+
+use chat_common::env::Vars;
 
 use crate::error::Error;
 
@@ -47,33 +48,31 @@ impl Config {
         Config::from_lookup(|name| std::env::var(name).ok())
     }
 
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        let vars = Vars::new(lookup);
         let d = Config::default();
         let config = Config {
-            listen_addr: parse(&get, "MESSAGE_GRPC_ADDR", d.listen_addr)?,
-            data_dir: get("DATA_DIR").map(PathBuf::from).unwrap_or(d.data_dir),
-            mongo_uri: get("MONGO_URI"),
-            mongo_db: get("MESSAGE_MONGO_DB").unwrap_or(d.mongo_db),
-            max_message_chars: parse(&get, "MAX_MESSAGE_CHARS", d.max_message_chars)?,
-            history_default_limit: parse(&get, "HISTORY_DEFAULT_LIMIT", d.history_default_limit)?,
-            history_max_limit: parse(&get, "HISTORY_MAX_LIMIT", d.history_max_limit)?,
+            listen_addr: vars.socket_addr_or("MESSAGE_GRPC_ADDR", d.listen_addr)?,
+            data_dir: vars.string("DATA_DIR").map_or(d.data_dir, PathBuf::from),
+            mongo_uri: vars.string("MONGO_URI"),
+            mongo_db: vars.string_or("MESSAGE_MONGO_DB", &d.mongo_db),
+            max_message_chars: vars.positive_or("MAX_MESSAGE_CHARS", d.max_message_chars)?,
+            history_default_limit: vars
+                .positive_or("HISTORY_DEFAULT_LIMIT", d.history_default_limit)?,
+            history_max_limit: vars.positive_or("HISTORY_MAX_LIMIT", d.history_max_limit)?,
         };
         config.check()?;
         Ok(config)
     }
 
+    /// The rule no single variable can check: the default page fits the
+    /// largest one.
     fn check(&self) -> Result<(), Error> {
-        if self.max_message_chars == 0 {
-            return Err(Error::Config("MAX_MESSAGE_CHARS must be at least 1".into()));
-        }
-        if self.history_max_limit == 0 {
-            return Err(Error::Config("HISTORY_MAX_LIMIT must be at least 1".into()));
-        }
-        if self.history_default_limit == 0 || self.history_default_limit > self.history_max_limit {
-            return Err(Error::Config(
-                "HISTORY_DEFAULT_LIMIT must be between 1 and HISTORY_MAX_LIMIT".into(),
-            ));
+        if self.history_default_limit > self.history_max_limit {
+            return Err(Error::Config(format!(
+                "HISTORY_DEFAULT_LIMIT ({}) must not exceed HISTORY_MAX_LIMIT ({})",
+                self.history_default_limit, self.history_max_limit
+            )));
         }
         Ok(())
     }
@@ -84,38 +83,13 @@ impl Config {
     }
 }
 
-fn parse<T: FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: T,
-) -> Result<T, Error>
-where
-    T::Err: std::fmt::Display,
-{
-    match get(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|e| Error::Config(format!("{name}={raw:?} is not valid: {e}"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chat_common::env::from_pairs;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, Error> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        })
+        Config::from_lookup(from_pairs(pairs))
     }
 
     #[test]
@@ -165,6 +139,7 @@ mod tests {
         assert!(from(&[("MAX_MESSAGE_CHARS", "-1")]).is_err());
         assert!(from(&[("MAX_MESSAGE_CHARS", "0")]).is_err());
         assert!(from(&[("HISTORY_DEFAULT_LIMIT", "300")]).is_err());
+        assert!(from(&[("HISTORY_DEFAULT_LIMIT", "0")]).is_err());
         assert!(from(&[("HISTORY_MAX_LIMIT", "0")]).is_err());
     }
 }

@@ -32,6 +32,13 @@ pub enum Error {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Every bad environment variable becomes one configuration error.
+impl From<chat_common::env::InvalidVar> for Error {
+    fn from(e: chat_common::env::InvalidVar) -> Self {
+        Error::Config(e.to_string())
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<Error> for Status {
