@@ -3,6 +3,7 @@
 mod auth;
 mod bearer;
 mod cors;
+pub mod detach;
 mod health;
 mod json;
 mod media;
@@ -56,9 +57,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The layers that wrap the whole app, Socket.IO included: CORS, request
-/// ids and the request span.
+/// ids and the request span, and outermost [`detach`], so no layer copies a
+/// Socket.IO request's headers before they are re-owned.
 pub fn around(app: Router, config: &Config) -> Result<Router, Error> {
     metrics::install();
     let app = trace::layer(app);
-    Ok(app.layer(cors::layer(config.client_url.as_deref())?))
+    Ok(app
+        .layer(cors::layer(config.client_url.as_deref())?)
+        .layer(detach::layer()))
 }
