@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file (`DATA_DIR/auth.sqlite3`) in WAL mode.
 //! Calls run on the blocking pool; each is a single statement or a
 //! transaction, so SQLite's own locking gives the atomicity the trait asks for.
+//! Statements are prepared once and reused from the connection's cache.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,24 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 ) STRICT;
 ";
 
-const USER_COLUMNS: &str = "id, username, password_hash, avatar_media_id, created_at";
+/// The user columns, as a literal so each statement is one `concat!`-ed
+/// constant: no formatting per call, and a stable statement-cache key.
+macro_rules! user_columns {
+    () => {
+        "id, username, password_hash, avatar_media_id, created_at"
+    };
+}
+
+const SELECT_USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1");
+const SELECT_USER_BY_KEY: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE username_key = ?1"
+);
+const SET_AVATAR: &str = concat!(
+    "UPDATE users SET avatar_media_id = ?2 WHERE id = ?1 RETURNING ",
+    user_columns!()
+);
 
 /// There is one signing key at a time; this is its row.
 const CURRENT_KEY_SLOT: &str = "current";
@@ -106,18 +124,18 @@ impl Store for EmbeddedStore {
     async fn create_user(&self, user: &UserRecord) -> Result<(), Error> {
         let user = user.clone();
         self.call(move |c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO users (id, username, username_key, password_hash, avatar_media_id, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
+            )?
+            .execute(params![
                     user.id,
                     user.username,
                     username_key(&user.username),
                     user.password_hash,
                     user.avatar_media_id,
-                    user.created_at_ms
-                ],
-            )
+                user.created_at_ms
+            ])
             .map_err(|e| {
                 if is_unique_violation(&e) {
                     Error::UsernameTaken
@@ -133,8 +151,9 @@ impl Store for EmbeddedStore {
     async fn find_user_by_id(&self, id: &str) -> Result<Option<UserRecord>, Error> {
         let id = id.to_owned();
         self.call(move |c| {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-            Ok(c.query_row(&sql, [id], user_from_row).optional()?)
+            Ok(c.prepare_cached(SELECT_USER_BY_ID)?
+                .query_row([id], user_from_row)
+                .optional()?)
         })
         .await
     }
@@ -142,8 +161,9 @@ impl Store for EmbeddedStore {
     async fn find_user_by_username(&self, username: &str) -> Result<Option<UserRecord>, Error> {
         let key = username_key(username);
         self.call(move |c| {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = ?1");
-            Ok(c.query_row(&sql, [key], user_from_row).optional()?)
+            Ok(c.prepare_cached(SELECT_USER_BY_KEY)?
+                .query_row([key], user_from_row)
+                .optional()?)
         })
         .await
     }
@@ -156,10 +176,8 @@ impl Store for EmbeddedStore {
         let id = user_id.to_owned();
         let avatar = avatar_media_id.map(str::to_owned);
         self.call(move |c| {
-            let sql = format!(
-                "UPDATE users SET avatar_media_id = ?2 WHERE id = ?1 RETURNING {USER_COLUMNS}"
-            );
-            Ok(c.query_row(&sql, params![id, avatar], user_from_row)
+            Ok(c.prepare_cached(SET_AVATAR)?
+                .query_row(params![id, avatar], user_from_row)
                 .optional()?)
         })
         .await
@@ -176,11 +194,12 @@ impl Store for EmbeddedStore {
         self.call(move |c| {
             let tx = c.transaction()?;
             // SQLite has no TTL index; sweeping here keeps the table bounded.
-            tx.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?1", [now])?;
-            tx.execute(
+            tx.prepare_cached("DELETE FROM refresh_tokens WHERE expires_at <= ?1")?
+                .execute([now])?;
+            tx.prepare_cached(
                 "INSERT INTO refresh_tokens (hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-                params![hash, user_id, expires_at_ms],
-            )?;
+            )?
+            .execute(params![hash, user_id, expires_at_ms])?;
             tx.commit()?;
             Ok(())
         })
@@ -194,11 +213,10 @@ impl Store for EmbeddedStore {
     ) -> Result<Option<String>, Error> {
         let hash = hash.to_owned();
         self.call(move |c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "DELETE FROM refresh_tokens WHERE hash = ?1 AND expires_at > ?2 RETURNING user_id",
-                params![hash, now_ms],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![hash, now_ms], |r| r.get(0))
             .optional()?)
         })
         .await
@@ -207,7 +225,8 @@ impl Store for EmbeddedStore {
     async fn revoke_refresh_token(&self, hash: &str) -> Result<(), Error> {
         let hash = hash.to_owned();
         self.call(move |c| {
-            c.execute("DELETE FROM refresh_tokens WHERE hash = ?1", [hash])?;
+            c.prepare_cached("DELETE FROM refresh_tokens WHERE hash = ?1")?
+                .execute([hash])?;
             Ok(())
         })
         .await
@@ -220,27 +239,27 @@ impl Store for EmbeddedStore {
         let candidate = candidate.clone();
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO signing_keys (slot, key_id, private_key_pem, created_at)
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (slot) DO NOTHING",
-                params![
-                    CURRENT_KEY_SLOT,
-                    candidate.key_id,
-                    candidate.private_key_pem,
-                    candidate.created_at_ms
-                ],
-            )?;
-            let stored = tx.query_row(
-                "SELECT key_id, private_key_pem, created_at FROM signing_keys WHERE slot = ?1",
-                [CURRENT_KEY_SLOT],
-                |r| {
+            )?
+            .execute(params![
+                CURRENT_KEY_SLOT,
+                candidate.key_id,
+                candidate.private_key_pem,
+                candidate.created_at_ms
+            ])?;
+            let stored = tx
+                .prepare_cached(
+                    "SELECT key_id, private_key_pem, created_at FROM signing_keys WHERE slot = ?1",
+                )?
+                .query_row([CURRENT_KEY_SLOT], |r| {
                     Ok(SigningKeyRecord {
                         key_id: r.get(0)?,
                         private_key_pem: r.get(1)?,
                         created_at_ms: r.get(2)?,
                     })
-                },
-            )?;
+                })?;
             tx.commit()?;
             Ok(stored)
         })

@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite file (`DATA_DIR/media.sqlite3`) in WAL
-//! mode; every call runs on the blocking pool.
+//! mode; every call runs on the blocking pool, and statements are prepared
+//! once and reused from the connection's cache.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -73,10 +74,12 @@ impl Store for EmbeddedStore {
         self.with_conn(move |conn| {
             let size = i64::try_from(r.size)
                 .map_err(|_| Error::InvalidArgument("File size is out of range".into()))?;
-            let result = conn.execute(
-                "INSERT INTO media (id, owner, name, content_type, size, sha256, created_at, purpose)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            let result = conn
+                .prepare_cached(
+                    "INSERT INTO media (id, owner, name, content_type, size, sha256, created_at, purpose)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
                     r.id,
                     r.owner,
                     r.name,
@@ -85,8 +88,7 @@ impl Store for EmbeddedStore {
                     r.sha256,
                     r.created_at,
                     r.purpose.as_str()
-                ],
-            );
+                ]);
             match result {
                 Ok(_) => Ok(()),
                 Err(rusqlite::Error::SqliteFailure(e, _))
@@ -104,26 +106,25 @@ impl Store for EmbeddedStore {
         let id = id.to_owned();
         self.with_conn(move |conn| {
             let row = conn
-                .query_row(
+                .prepare_cached(
                     "SELECT id, owner, name, content_type, size, sha256, created_at, purpose
                      FROM media WHERE id = ?1",
-                    params![id],
-                    |row| {
-                        Ok((
-                            MediaRecord {
-                                id: row.get(0)?,
-                                owner: row.get(1)?,
-                                name: row.get(2)?,
-                                content_type: row.get(3)?,
-                                size: row.get::<_, i64>(4)?.max(0) as u64,
-                                sha256: row.get(5)?,
-                                created_at: row.get(6)?,
-                                purpose: Purpose::Attachment,
-                            },
-                            row.get::<_, String>(7)?,
-                        ))
-                    },
-                )
+                )?
+                .query_row(params![id], |row| {
+                    Ok((
+                        MediaRecord {
+                            id: row.get(0)?,
+                            owner: row.get(1)?,
+                            name: row.get(2)?,
+                            content_type: row.get(3)?,
+                            size: row.get::<_, i64>(4)?.max(0) as u64,
+                            sha256: row.get(5)?,
+                            created_at: row.get(6)?,
+                            purpose: Purpose::Attachment,
+                        },
+                        row.get::<_, String>(7)?,
+                    ))
+                })
                 .optional()?;
             row.map(|(mut record, purpose)| {
                 record.purpose = parse_stored_purpose(&record.id, &purpose)?;
@@ -137,7 +138,10 @@ impl Store for EmbeddedStore {
     async fn delete(&self, id: &str) -> Result<bool, Error> {
         let id = id.to_owned();
         self.with_conn(move |conn| {
-            Ok(conn.execute("DELETE FROM media WHERE id = ?1", params![id])? > 0)
+            Ok(conn
+                .prepare_cached("DELETE FROM media WHERE id = ?1")?
+                .execute(params![id])?
+                > 0)
         })
         .await
     }

@@ -1,11 +1,14 @@
-//! The embedded store: one SQLite file in WAL mode. A single connection
-//! behind a mutex serialises writes, which is what makes the insert-or-read
-//! of idempotent sends and the conditional updates atomic; every call runs
-//! on the blocking pool.
+//! The embedded store: one SQLite file in WAL mode. Writes go through a
+//! single connection behind a mutex, which is what makes the insert-or-read
+//! of idempotent sends and the conditional updates atomic; pure reads use
+//! their own read-only connections (see `connections`). Every call runs
+//! on the blocking pool, and every statement is prepared once per
+//! connection and then reused from its statement cache.
+
+mod connections;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -13,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::{Attachment, Deleted, Key, Message, ReadMove, Scan, Unread};
+use connections::Connections;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (
@@ -38,56 +42,75 @@ CREATE TABLE IF NOT EXISTS read_positions (
 );
 ";
 
-const COLUMNS: &str =
-    "id, room, sender, content, avatar_media_id, ts, client_id, attachments, edited_at, deleted";
+/// The message columns, as a literal so each statement is one `concat!`-ed
+/// constant: no formatting per call, and a stable statement-cache key.
+macro_rules! columns {
+    () => {
+        "id, room, sender, content, avatar_media_id, ts, client_id, attachments, edited_at, deleted"
+    };
+}
+
+const SELECT_BY_ID: &str = concat!("SELECT ", columns!(), " FROM messages WHERE id = ?1");
+const SELECT_BY_CLIENT: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages WHERE sender = ?1 AND client_id = ?2"
+);
+const INSERT: &str = concat!(
+    "INSERT INTO messages (",
+    columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+     ON CONFLICT (sender, client_id) DO NOTHING"
+);
+const SCAN_LATEST: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages WHERE room = ?1 ORDER BY ts DESC, id DESC LIMIT ?2"
+);
+const SCAN_OLDER: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages WHERE room = ?1 AND (ts, id) < (?3, ?4) ORDER BY ts DESC, id DESC LIMIT ?2"
+);
+const SCAN_NEWER: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM messages WHERE room = ?1 AND (ts, id) > (?3, ?4) ORDER BY ts ASC, id ASC LIMIT ?2"
+);
+const SELECT_READ_POSITION: &str =
+    "SELECT ts, message_id FROM read_positions WHERE room = ?1 AND reader = ?2";
 
 pub struct EmbeddedStore {
-    conn: Arc<Mutex<Connection>>,
+    conns: Arc<Connections>,
 }
 
 impl EmbeddedStore {
     /// Opens (creating when needed) the database file and its schema.
     pub async fn open(path: &Path) -> Result<EmbeddedStore> {
         let path = path.to_owned();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            let conn = Connection::open(&path)?;
-            // Other processes (a backup, a second service by mistake) may
-            // hold the lock briefly; wait rather than fail.
-            conn.busy_timeout(Duration::from_secs(5))?;
-            let mode: String =
-                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                tracing::warn!(%mode, "SQLite refused WAL mode");
-            }
-            // In WAL mode NORMAL still survives any crash of the process (a
-            // committed message is in the WAL before the ack); only a power
-            // loss can drop the last commits. FULL would fsync every message,
-            // which the benchmark showed dominating send latency.
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.execute_batch(SCHEMA)?;
-            Ok(conn)
-        })
-        .await??;
+        let conns = tokio::task::spawn_blocking(move || Connections::open(&path, SCHEMA)).await??;
         Ok(EmbeddedStore {
-            conn: Arc::new(Mutex::new(conn)),
+            conns: Arc::new(conns),
         })
     }
 
-    async fn with_conn<T: Send + 'static>(
+    /// Runs `f` on the writer: anything that changes data, and any read
+    /// that must be atomic with a change.
+    async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic mid-call cannot leave a half-applied change behind
-            // (statements are atomic), so a poisoned lock is still usable.
-            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut guard)
-        })
-        .await?
+        let conns = self.conns.clone();
+        tokio::task::spawn_blocking(move || conns.write(f)).await?
+    }
+
+    /// Runs `f` on a read-only connection, beside any write in progress.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conns = self.conns.clone();
+        tokio::task::spawn_blocking(move || conns.read(f)).await?
     }
 }
 
@@ -126,53 +149,42 @@ fn query_one(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Option<Message>> {
-    conn.query_row(sql, params, row_to_message)
+    conn.prepare_cached(sql)?
+        .query_row(params, row_to_message)
         .optional()?
         .map(finish)
         .transpose()
 }
 
 fn get_by_id(conn: &Connection, id: &str) -> Result<Option<Message>> {
-    query_one(
-        conn,
-        &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
-        params![id],
-    )
+    query_one(conn, SELECT_BY_ID, params![id])
 }
 
 fn get_by_client(conn: &Connection, sender: &str, client_id: &str) -> Result<Option<Message>> {
-    query_one(
-        conn,
-        &format!("SELECT {COLUMNS} FROM messages WHERE sender = ?1 AND client_id = ?2"),
-        params![sender, client_id],
-    )
+    query_one(conn, SELECT_BY_CLIENT, params![sender, client_id])
 }
 
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn insert(&self, message: Message) -> Result<(Message, bool)> {
-        self.with_conn(move |conn| {
-            let inserted = conn.execute(
-                &format!(
-                    "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (sender, client_id) DO NOTHING"
-                ),
-                params![
-                    message.id,
-                    message.room,
-                    message.sender,
-                    message.content,
-                    message.avatar_media_id,
-                    message.ts,
-                    message.client_id,
-                    encode_attachments(&message.attachments)?,
-                    message.edited_at,
-                    message.deleted,
-                ],
-            )?;
+        self.write(move |conn| {
+            let inserted = conn.prepare_cached(INSERT)?.execute(params![
+                message.id,
+                message.room,
+                message.sender,
+                message.content,
+                message.avatar_media_id,
+                message.ts,
+                message.client_id,
+                encode_attachments(&message.attachments)?,
+                message.edited_at,
+                message.deleted,
+            ])?;
             if inserted == 1 {
                 return Ok((message, true));
             }
+            // Read back on the writer: the row that won is committed and no
+            // other write can run in between.
             let client_id = message.client_id.as_deref().unwrap_or_default();
             get_by_client(conn, &message.sender, client_id)?
                 .map(|existing| (existing, false))
@@ -183,32 +195,25 @@ impl Store for EmbeddedStore {
 
     async fn get(&self, id: &str) -> Result<Option<Message>> {
         let id = id.to_owned();
-        self.with_conn(move |conn| get_by_id(conn, &id)).await
+        self.read(move |conn| get_by_id(conn, &id)).await
     }
 
     async fn get_by_client_id(&self, sender: &str, client_id: &str) -> Result<Option<Message>> {
         let (sender, client_id) = (sender.to_owned(), client_id.to_owned());
-        self.with_conn(move |conn| get_by_client(conn, &sender, &client_id))
+        self.read(move |conn| get_by_client(conn, &sender, &client_id))
             .await
     }
 
     async fn scan(&self, room: &str, scan: &Scan, take: usize) -> Result<Vec<Message>> {
         let (room, scan) = (room.to_owned(), scan.clone());
         let take = i64::try_from(take).unwrap_or(i64::MAX);
-        self.with_conn(move |conn| {
-            let base = format!("SELECT {COLUMNS} FROM messages WHERE room = ?1");
+        self.read(move |conn| {
             let (sql, cursor) = match &scan {
-                Scan::Older(None) => (format!("{base} ORDER BY ts DESC, id DESC LIMIT ?2"), None),
-                Scan::Older(Some(k)) => (
-                    format!("{base} AND (ts, id) < (?3, ?4) ORDER BY ts DESC, id DESC LIMIT ?2"),
-                    Some(k),
-                ),
-                Scan::Newer(k) => (
-                    format!("{base} AND (ts, id) > (?3, ?4) ORDER BY ts ASC, id ASC LIMIT ?2"),
-                    Some(k),
-                ),
+                Scan::Older(None) => (SCAN_LATEST, None),
+                Scan::Older(Some(k)) => (SCAN_OLDER, Some(k)),
+                Scan::Newer(k) => (SCAN_NEWER, Some(k)),
             };
-            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut stmt = conn.prepare_cached(sql)?;
             let rows = match cursor {
                 None => stmt.query_map(params![room, take], row_to_message)?,
                 Some(k) => stmt.query_map(params![room, take, k.ts, k.id], row_to_message)?,
@@ -220,11 +225,12 @@ impl Store for EmbeddedStore {
 
     async fn edit(&self, id: &str, content: &str, edited_at: i64) -> Result<Option<Message>> {
         let (id, content) = (id.to_owned(), content.to_owned());
-        self.with_conn(move |conn| {
-            let changed = conn.execute(
-                "UPDATE messages SET content = ?2, edited_at = ?3 WHERE id = ?1 AND deleted = 0",
-                params![id, content, edited_at],
-            )?;
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE messages SET content = ?2, edited_at = ?3 WHERE id = ?1 AND deleted = 0",
+                )?
+                .execute(params![id, content, edited_at])?;
             if changed == 0 {
                 return Ok(None);
             }
@@ -235,7 +241,7 @@ impl Store for EmbeddedStore {
 
     async fn soft_delete(&self, id: &str) -> Result<Option<Deleted>> {
         let id = id.to_owned();
-        self.with_conn(move |conn| {
+        self.write(move |conn| {
             let tx = conn.transaction()?;
             let Some(before) = get_by_id(&tx, &id)? else {
                 return Ok(None);
@@ -247,10 +253,10 @@ impl Store for EmbeddedStore {
                     removed: Vec::new(),
                 }));
             }
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE messages SET content = '', attachments = '[]', deleted = 1 WHERE id = ?1",
-                params![id],
-            )?;
+            )?
+            .execute(params![id])?;
             tx.commit()?;
             let removed = before.attachments.clone();
             let message = Message {
@@ -270,19 +276,19 @@ impl Store for EmbeddedStore {
 
     async fn advance_read(&self, room: &str, user: &str, to: &Key) -> Result<ReadMove> {
         let (room, user, to) = (room.to_owned(), user.to_owned(), to.clone());
-        self.with_conn(move |conn| {
-            let moved = conn.execute(
-                "INSERT INTO read_positions (room, reader, ts, message_id) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (room, reader) DO UPDATE
-                 SET ts = excluded.ts, message_id = excluded.message_id
-                 WHERE (excluded.ts, excluded.message_id) > (read_positions.ts, read_positions.message_id)",
-                params![room, user, to.ts, to.id],
-            )? == 1;
-            let message_id = conn.query_row(
-                "SELECT message_id FROM read_positions WHERE room = ?1 AND reader = ?2",
-                params![room, user],
-                |r| r.get(0),
-            )?;
+        self.write(move |conn| {
+            let moved = conn
+                .prepare_cached(
+                    "INSERT INTO read_positions (room, reader, ts, message_id) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (room, reader) DO UPDATE
+                     SET ts = excluded.ts, message_id = excluded.message_id
+                     WHERE (excluded.ts, excluded.message_id) > (read_positions.ts, read_positions.message_id)",
+                )?
+                .execute(params![room, user, to.ts, to.id])?
+                == 1;
+            let message_id = conn
+                .prepare_cached(SELECT_READ_POSITION)?
+                .query_row(params![room, user], |r| r.get(1))?;
             Ok(ReadMove { moved, message_id })
         })
         .await
@@ -290,26 +296,25 @@ impl Store for EmbeddedStore {
 
     async fn unread(&self, room: &str, user: &str) -> Result<Unread> {
         let (room, user) = (room.to_owned(), user.to_owned());
-        self.with_conn(move |conn| {
+        self.read(move |conn| {
+            // One snapshot for both statements, so the count is taken from
+            // the position it is relative to.
             let tx = conn.transaction()?;
             let position: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT ts, message_id FROM read_positions WHERE room = ?1 AND reader = ?2",
-                    params![room, user],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .prepare_cached(SELECT_READ_POSITION)?
+                .query_row(params![room, user], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             let (ts, id) = match &position {
                 Some((ts, id)) => (Some(*ts), Some(id.as_str())),
                 None => (None, None),
             };
-            let count: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM messages
-                 WHERE room = ?1 AND sender <> ?2 AND deleted = 0
-                   AND (?3 IS NULL OR (ts, id) > (?3, ?4))",
-                params![room, user, ts, id],
-                |r| r.get(0),
-            )?;
+            let count: i64 = tx
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM messages
+                     WHERE room = ?1 AND sender <> ?2 AND deleted = 0
+                       AND (?3 IS NULL OR (ts, id) > (?3, ?4))",
+                )?
+                .query_row(params![room, user, ts, id], |r| r.get(0))?;
             Ok(Unread {
                 count: u64::try_from(count).unwrap_or_default(),
                 last_read: position.map(|(_, id)| id),

@@ -36,6 +36,7 @@ pub const CASES: &[Case<Harness>] = cases![
     sends::client_id_dedupes_per_sender,
     sends::racing_posts_with_one_client_id_store_one,
     sends::rejects_invalid_posts,
+    sends::reads_after_a_write_see_it,
     edits::author_edits_and_others_cannot,
     edits::deleted_messages_cannot_be_edited,
     edits::soft_delete_keeps_the_message_in_history,

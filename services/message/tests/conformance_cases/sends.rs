@@ -170,3 +170,56 @@ pub async fn rejects_invalid_posts(h: Arc<Harness>) {
         Err(Error::NotFound(_))
     ));
 }
+
+/// Whatever a call has written is seen by any call issued after it
+/// returned, from any task: the embedded store reads on other connections
+/// than it writes on, so this pins read-your-writes across them, under
+/// concurrent writers.
+pub async fn reads_after_a_write_see_it(h: Arc<Harness>) {
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let h = h.clone();
+            tokio::spawn(async move {
+                let (room, client_id) = (format!("room-{i}"), format!("c-{i}"));
+                let (sent, _) = h
+                    .post(NewPost {
+                        room: room.clone(),
+                        ..with_client_id("alice", &client_id, "hi")
+                    })
+                    .await
+                    .unwrap();
+                let reader = {
+                    let (h, id) = (h.clone(), sent.id.clone());
+                    tokio::spawn(async move {
+                        (h.get(&id).await, h.by_client_id("alice", &client_id).await)
+                    })
+                };
+                let (by_id, by_client) = reader.await.unwrap();
+                assert_eq!(by_id.unwrap(), sent);
+                assert_eq!(by_client.unwrap(), sent);
+                let page = h.history(&room, None, None, 50).await.unwrap();
+                assert_eq!(page.messages, std::slice::from_ref(&sent));
+                let unread = h.unread("bob", std::slice::from_ref(&room)).await.unwrap();
+                assert_eq!(
+                    (unread[0].1.count, unread[0].1.last_read.as_deref()),
+                    (1, None)
+                );
+
+                let edited = h.edit(&sent.id, "alice", "edited").await.unwrap();
+                assert_eq!(h.get(&sent.id).await.unwrap(), edited);
+                h.mark_read(&room, "bob", &sent.id).await.unwrap();
+                let unread = h.unread("bob", std::slice::from_ref(&room)).await.unwrap();
+                assert_eq!(
+                    (unread[0].1.count, unread[0].1.last_read.as_deref()),
+                    (0, Some(sent.id.as_str()))
+                );
+                h.delete(&sent.id, "alice").await.unwrap();
+                let page = h.history(&room, None, None, 50).await.unwrap();
+                assert!(page.messages[0].deleted && page.messages[0].content.is_empty());
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
