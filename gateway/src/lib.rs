@@ -4,6 +4,7 @@
 //! service's public key, and delegates every piece of business to the
 //! services over gRPC. Apart from its sockets it holds no state.
 
+pub mod avatars;
 pub mod clients;
 pub mod config;
 pub mod error;

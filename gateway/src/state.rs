@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::avatars::Avatars;
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::error::Error;
@@ -14,6 +15,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clients: Clients,
     pub verifier: Verifier,
+    pub avatars: Avatars,
 }
 
 impl AppState {
@@ -25,6 +27,7 @@ impl AppState {
             config: Arc::new(config),
             clients,
             verifier: Verifier::default(),
+            avatars: Avatars::default(),
         })
     }
 

@@ -166,6 +166,8 @@ async fn set_avatar(
             avatar_media_id: media_id.to_string(),
         })
         .await;
+    // Even a failed call may have landed (a timeout): forgetting is safe.
+    state.avatars.changed(user_id).await;
     if let Err(status) = res {
         // Without the avatar link nobody can reach the file: remove it.
         let delete = DeleteMediaRequest {

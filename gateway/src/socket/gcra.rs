@@ -30,6 +30,20 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_ta
 return 1
 ";
 
+/// Gives one token back (a send that turned out to be a resend): the TAT
+/// moves one interval back, never below now; a bucket that is full again
+/// loses its key. Same KEYS and ARGV as [`GCRA`]; returns nothing useful.
+const REFUND: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+local new_tat = tat - tonumber(ARGV[1])
+if new_tat <= now then redis.call('DEL', KEYS[1]) return 1 end
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return 1
+";
+
 /// Beyond this a check counts as failed and the caller decides locally.
 const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -44,12 +58,18 @@ impl Rate {
     fn interval_micros(self) -> u64 {
         1_000_000 / u64::from(self.per_sec.max(1))
     }
+
+    /// The time one token takes to come back.
+    pub fn interval(self) -> Duration {
+        Duration::from_micros(self.interval_micros())
+    }
 }
 
 #[derive(Clone)]
 pub struct SharedBuckets {
     link: RedisLink,
     script: Script,
+    refund: Script,
     prefix: String,
 }
 
@@ -58,6 +78,7 @@ impl SharedBuckets {
         Self {
             link,
             script: Script::new(GCRA),
+            refund: Script::new(REFUND),
             prefix: prefix.into(),
         }
     }
@@ -65,19 +86,29 @@ impl SharedBuckets {
     /// Spends one token of `key` at `rate`: `Some(allowed)`, or `None` when
     /// Redis cannot answer now.
     pub async fn take(&self, key: &str, rate: Rate) -> Option<bool> {
+        self.run(&self.script, key, rate).await.map(|n| n == 1)
+    }
+
+    /// Gives back a token spent by [`take`](Self::take); `None` when Redis
+    /// cannot answer now (the token is then lost, as if spent).
+    pub async fn refund(&self, key: &str, rate: Rate) -> Option<()> {
+        self.run(&self.refund, key, rate).await.map(drop)
+    }
+
+    async fn run(&self, script: &Script, key: &str, rate: Rate) -> Option<i64> {
         self.link.ensure_up().ok()?;
         let mut conn = self.link.connection();
-        let mut call = self.script.key(format!("{}:{key}", self.prefix));
+        let mut call = script.key(format!("{}:{key}", self.prefix));
         call.arg(rate.interval_micros()).arg(rate.burst.max(1));
         match tokio::time::timeout(CHECK_TIMEOUT, call.invoke_async::<i64>(&mut conn)).await {
-            Ok(Ok(n)) => Some(n == 1),
+            Ok(Ok(n)) => Some(n),
             Ok(Err(e)) => {
-                tracing::debug!(error = %e, "shared rate limit check failed");
+                tracing::debug!(error = %e, "shared rate limit call failed");
                 self.link.observe(&e);
                 None
             }
             Err(_) => {
-                tracing::debug!("shared rate limit check timed out");
+                tracing::debug!("shared rate limit call timed out");
                 self.link.mark(false);
                 None
             }
@@ -145,6 +176,29 @@ mod tests {
         assert!((1..=1000).contains(&ttl), "ttl {ttl}");
         tokio::time::sleep(Duration::from_millis(1050)).await;
         assert_eq!(s.take(&user, rate).await, Some(true));
+    }
+
+    #[tokio::test]
+    async fn a_refund_gives_one_token_back() {
+        let redis = TestRedis::start().await;
+        let s = SharedBuckets::new(redis.link().await, "t");
+        let rate = Rate {
+            per_sec: 1,
+            burst: 2,
+        };
+        let user = unique("frank");
+        assert_eq!(s.take(&user, rate).await, Some(true));
+        assert_eq!(s.take(&user, rate).await, Some(true));
+        assert_eq!(s.take(&user, rate).await, Some(false));
+        assert_eq!(s.refund(&user, rate).await, Some(()));
+        assert_eq!(s.take(&user, rate).await, Some(true));
+        assert_eq!(s.take(&user, rate).await, Some(false));
+        // On a full bucket (no key) a refund adds nothing.
+        let fresh = unique("gina");
+        assert_eq!(s.refund(&fresh, rate).await, Some(()));
+        assert_eq!(s.take(&fresh, rate).await, Some(true));
+        assert_eq!(s.take(&fresh, rate).await, Some(true));
+        assert_eq!(s.take(&fresh, rate).await, Some(false));
     }
 
     #[tokio::test]

@@ -4,62 +4,65 @@
 //! on every node; without it, or while Redis cannot answer, the in-process
 //! buckets of this node decide.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
-
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Limits;
 use crate::error::Error;
 
+use super::buckets::LocalBuckets;
 use super::cluster::RedisLink;
 use super::gcra::{Rate, SharedBuckets};
 
 #[derive(Clone)]
 pub struct RateLimits {
-    messages: Arc<DefaultKeyedRateLimiter<String>>,
-    notifications: Arc<DefaultKeyedRateLimiter<String>>,
+    messages: Arc<LocalBuckets>,
+    notifications: Arc<LocalBuckets>,
     shared: Option<SharedBuckets>,
     message_rate: Rate,
     notification_rate: Rate,
 }
 
-fn quota(per_sec: u32, burst: u32) -> Quota {
-    let per_sec = NonZeroU32::new(per_sec).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(burst).unwrap_or(per_sec);
-    Quota::per_second(per_sec).allow_burst(burst)
+/// A message token spent by [`RateLimits::message`], to give back with
+/// [`RateLimits::refund_message`] when the send stored nothing new.
+#[derive(Debug)]
+#[must_use = "a token that is not used must be refunded"]
+pub struct Token {
+    key: String,
+    /// Whether Redis held the bucket (else this node's did).
+    shared: bool,
 }
 
 impl RateLimits {
     /// Buckets in Redis when `link` is given, else on this node only.
     pub fn new(limits: &Limits, link: Option<RedisLink>) -> Self {
+        let message_rate = Rate {
+            per_sec: limits.messages_per_sec,
+            burst: limits.messages_burst,
+        };
+        let notification_rate = Rate {
+            per_sec: limits.notifications_per_sec,
+            burst: limits.notifications_per_sec,
+        };
         Self {
             shared: link.map(|l| SharedBuckets::new(l, "chat:rate")),
-            message_rate: Rate {
-                per_sec: limits.messages_per_sec,
-                burst: limits.messages_burst,
-            },
-            notification_rate: Rate {
-                per_sec: limits.notifications_per_sec,
-                burst: limits.notifications_per_sec,
-            },
-            messages: Arc::new(RateLimiter::keyed(quota(
-                limits.messages_per_sec,
-                limits.messages_burst,
-            ))),
-            notifications: Arc::new(RateLimiter::keyed(quota(
-                limits.notifications_per_sec,
-                limits.notifications_per_sec,
-            ))),
+            messages: Arc::new(LocalBuckets::new(message_rate)),
+            notifications: Arc::new(LocalBuckets::new(notification_rate)),
+            message_rate,
+            notification_rate,
         }
     }
 
     /// Takes one message token of `user` (lower-cased name).
-    pub async fn message(&self, user: &str) -> Result<(), Error> {
-        let shared = self.shared_take("msg", user, self.message_rate).await;
-        if shared.unwrap_or_else(|| self.messages.check_key(&user.to_string()).is_ok()) {
-            return Ok(());
+    pub async fn message(&self, user: &str) -> Result<Token, Error> {
+        let key = format!("msg:{user}");
+        let shared = self.shared_take(&key, self.message_rate).await;
+        let token = Token {
+            shared: shared.is_some(),
+            key,
+        };
+        if shared.unwrap_or_else(|| self.messages.take(user)) {
+            return Ok(token);
         }
         metrics::counter!("chat_rate_limited_total", "kind" => "message").increment(1);
         Err(Error::RateLimited(
@@ -67,9 +70,27 @@ impl RateLimits {
         ))
     }
 
+    /// Gives back a token whose send stored nothing new (a resend of a
+    /// stored `clientId`, or a send that failed): those cost nothing.
+    pub async fn refund_message(&self, token: Token) {
+        if !token.shared {
+            if let Some(user) = token.key.strip_prefix("msg:") {
+                self.messages.refund(user);
+            }
+            return;
+        }
+        if let Some(shared) = &self.shared
+            && shared.refund(&token.key, self.message_rate).await.is_none()
+        {
+            tracing::debug!("could not give a message token back: Redis did not answer");
+        }
+    }
+
     pub async fn notification(&self, user: &str) -> Result<(), Error> {
-        let shared = self.shared_take("note", user, self.notification_rate).await;
-        if shared.unwrap_or_else(|| self.notifications.check_key(&user.to_string()).is_ok()) {
+        let shared = self
+            .shared_take(&format!("note:{user}"), self.notification_rate)
+            .await;
+        if shared.unwrap_or_else(|| self.notifications.take(user)) {
             return Ok(());
         }
         metrics::counter!("chat_rate_limited_total", "kind" => "notification").increment(1);
@@ -79,12 +100,12 @@ impl RateLimits {
     }
 
     /// The Redis verdict, or `None` without Redis or while it cannot answer.
-    async fn shared_take(&self, kind: &str, user: &str, rate: Rate) -> Option<bool> {
+    async fn shared_take(&self, key: &str, rate: Rate) -> Option<bool> {
         let shared = self.shared.as_ref()?;
-        let verdict = shared.take(&format!("{kind}:{user}"), rate).await;
+        let verdict = shared.take(key, rate).await;
         if verdict.is_none() {
-            metrics::counter!("chat_rate_limit_fallback_total", "kind" => kind.to_string())
-                .increment(1);
+            let kind = key.split(':').next().unwrap_or_default().to_string();
+            metrics::counter!("chat_rate_limit_fallback_total", "kind" => kind).increment(1);
         }
         verdict
     }
@@ -97,10 +118,8 @@ impl RateLimits {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                for l in [&this.messages, &this.notifications] {
-                    l.retain_recent();
-                    l.shrink_to_fit();
-                }
+                this.messages.forget_full();
+                this.notifications.forget_full();
             }
         });
     }
@@ -132,6 +151,22 @@ mod tests {
         );
         // Another user has their own bucket.
         assert!(l.message("bob").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_refunded_token_can_be_spent_again() {
+        let l = RateLimits::new(&burst_limits(), None);
+        let mut tokens = Vec::new();
+        for _ in 0..20 {
+            tokens.push(l.message("hana").await.expect("within the burst"));
+        }
+        assert!(l.message("hana").await.is_err());
+        for t in tokens.drain(..2) {
+            l.refund_message(t).await;
+        }
+        assert!(l.message("hana").await.is_ok());
+        assert!(l.message("hana").await.is_ok());
+        assert!(l.message("hana").await.is_err());
     }
 
     #[tokio::test]
@@ -176,6 +211,16 @@ mod tests {
         }
         // Per node it would have been 30 (15 each, under each node's 20).
         assert!((20..=21).contains(&allowed), "allowed {allowed}");
+        // A token spent on one node and refunded through the other is back.
+        let token = loop {
+            if let Ok(t) = one.message(&user).await {
+                break t;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(two.message(&user).await.is_err());
+        two.refund_message(token).await;
+        assert!(two.message(&user).await.is_ok());
         // Notifications are a bucket of their own.
         assert!(one.notification(&user).await.is_ok());
         assert!(two.notification(&user).await.is_err());

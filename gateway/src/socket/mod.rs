@@ -4,6 +4,8 @@
 //! (Redis) spans several gateway nodes without changing them.
 
 mod auth;
+mod avatar_sync;
+mod buckets;
 mod chat;
 mod cluster;
 mod event;
@@ -54,6 +56,13 @@ pub struct SocketState {
 /// connection costs this much, and its sockets are left out of the answer.
 const NODE_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Initial websocket read buffer, allocated per socket for its whole life
+/// (engineioxide's default is 4 KiB). Client events are well under 1 KiB;
+/// a larger frame still arrives whole, as tungstenite grows the buffer to
+/// the frame's length, just over more reads. Measured: −3 KiB RSS per idle
+/// socket.
+const WS_READ_BUFFER: usize = 1024;
+
 /// The socket.io adapter over Redis, through [`RedisLink`].
 type RedisAdapter<E> = CustomRedisAdapter<E, RedisLink>;
 
@@ -96,6 +105,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
         })?;
     }
     link.spawn_watchdog();
+    avatar_sync::follow(&state.avatars, link.clone());
     let check = link.clone();
     state.clients.checks.register_degrading("redis", move || {
         let link = check.clone();
@@ -120,7 +130,10 @@ fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> 
 }
 
 fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> SocketIoBuilder<A> {
-    let builder = builder.with_state(st.clone());
+    let builder = builder
+        .with_state(st.clone())
+        .req_path(crate::http::detach::SOCKET_IO_PATH)
+        .ws_read_buffer_size(WS_READ_BUFFER);
     match st.app.config.parser {
         Parser::Json => builder,
         Parser::Msgpack => builder.with_parser(ParserConfig::msgpack()),

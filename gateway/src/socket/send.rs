@@ -3,7 +3,9 @@
 
 use chat_proto::auth::v1::{GetUserRequest, get_user_request};
 use chat_proto::media::v1::GetMediaRequest;
-use chat_proto::message::v1::{Attachment, GetByClientIdRequest, Message, PostMessageRequest};
+use chat_proto::message::v1::{
+    Attachment, GetByClientIdRequest, Message, PostMessageRequest, PostMessageResponse,
+};
 use futures::future::try_join_all;
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
@@ -72,31 +74,42 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         state: app,
         base: &cx.me.base_url,
     };
-    // 3. A resend of a stored clientId answers with the stored message.
-    if let Some(cid) = &client_id
-        && let Some(stored) = stored_by_client_id(&cx, cid).await?
-    {
-        return Ok(json!({ "ok": true, "message": links.message(stored) }));
-    }
-    let attachments = attachments(&cx, &attachment_ids).await?;
+    let resend = |stored: Message| Ok(json!({ "ok": true, "message": links.message(stored) }));
+    // 3. A resend of a stored clientId answers with the stored message. Most
+    // sends are not resends, so the common path does not ask first: the
+    // store's unique (sender, clientId) index answers "already stored" at
+    // insert time, and the token spent meanwhile is given back. Attachments
+    // keep the asking order, so that a resend whose files are gone still
+    // gets its message rather than an attachment error.
+    let mut asked = false;
+    let attachments = if attachment_ids.is_empty() {
+        Vec::new()
+    } else {
+        asked = true;
+        if let Some(stored) = stored_by_client_id(&cx, client_id.as_deref()).await? {
+            return resend(stored);
+        }
+        attachments(&cx, &attachment_ids).await?
+    };
     // 4. Rate limit: only messages that will be stored cost a token.
-    cx.st.limits.message(&cx.me.lower).await?;
+    let token = match cx.st.limits.message(&cx.me.lower).await {
+        Ok(token) => token,
+        Err(limited) if asked => return Err(limited),
+        Err(limited) => {
+            return match stored_by_client_id(&cx, client_id.as_deref()).await? {
+                Some(stored) => resend(stored),
+                None => Err(limited),
+            };
+        }
+    };
     // 5. Store, with the sender's current avatar.
-    let avatar = current_avatar(&cx).await?;
-    let posted = app
-        .clients
-        .message
-        .clone()
-        .post_message(PostMessageRequest {
-            room: room.name(),
-            sender: cx.me.username.clone(),
-            content,
-            client_id,
-            avatar_media_id: avatar,
-            attachments,
-        })
-        .await?
-        .into_inner();
+    let posted = match post(&cx, room.name(), content, client_id, attachments).await {
+        Ok(posted) => posted,
+        Err(e) => {
+            cx.st.limits.refund_message(token).await;
+            return Err(e);
+        }
+    };
     let stored = posted
         .message
         .ok_or_else(|| Error::Internal("the message service answered without a message".into()))?;
@@ -104,14 +117,46 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     if posted.created {
         to_room(&cx.io, &key, "message", &message).await;
         notify(&cx, &room, &message.id, &message.content).await;
+    } else {
+        cx.st.limits.refund_message(token).await;
     }
     Ok(json!({ "ok": true, "message": message }))
 }
 
+async fn post<A: Adapter>(
+    cx: &Cx<A>,
+    room: String,
+    content: String,
+    client_id: Option<String>,
+    attachments: Vec<Attachment>,
+) -> Result<PostMessageResponse, Error> {
+    let avatar = current_avatar(cx).await?;
+    let posted = cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .post_message(PostMessageRequest {
+            room,
+            sender: cx.me.username.clone(),
+            content,
+            client_id,
+            avatar_media_id: avatar,
+            attachments,
+        })
+        .await?;
+    Ok(posted.into_inner())
+}
+
+/// The message `client_id` stored for this sender, if any.
 async fn stored_by_client_id<A: Adapter>(
     cx: &Cx<A>,
-    client_id: &str,
+    client_id: Option<&str>,
 ) -> Result<Option<Message>, Error> {
+    let Some(client_id) = client_id else {
+        return Ok(None);
+    };
     let req = GetByClientIdRequest {
         sender: cx.me.username.clone(),
         client_id: client_id.to_string(),
@@ -165,19 +210,16 @@ async fn attachments<A: Adapter>(cx: &Cx<A>, ids: &[String]) -> Result<Vec<Attac
 }
 
 async fn current_avatar<A: Adapter>(cx: &Cx<A>) -> Result<Option<String>, Error> {
-    let req = GetUserRequest {
-        key: Some(get_user_request::Key::Id(cx.me.user_id.clone())),
-    };
-    let user = cx
-        .st
-        .app
-        .clients
-        .auth
-        .clone()
-        .get_user(req)
-        .await?
-        .into_inner();
-    Ok(user.avatar_media_id.filter(|a| !a.is_empty()))
+    let app = &cx.st.app;
+    app.avatars
+        .get(&cx.me.user_id, || async {
+            let req = GetUserRequest {
+                key: Some(get_user_request::Key::Id(cx.me.user_id.clone())),
+            };
+            let user = app.clients.auth.clone().get_user(req).await?.into_inner();
+            Ok(user.avatar_media_id.filter(|a| !a.is_empty()))
+        })
+        .await
 }
 
 /// A direct message notifies the other member; elsewhere every mentioned

@@ -86,6 +86,25 @@ for (const transport of c.TRANSPORTS) {
       assertAckOk(await c.ack(a.socket, 'sendMessage', { room: r, content: 'refilled' }));
     });
 
+    it('resends of a stored clientId spend no token, whatever the bucket holds', async () => {
+      const a = await c.userWithSocket(server, transport);
+      const r = c.uniqueName('rl');
+      await c.join(a.socket, r);
+      const started = Date.now();
+      const kept = await c.ack(a.socket, 'sendMessage', { room: r, content: 'once', clientId: 'free-1' });
+      assertAckOk(kept);
+      // Had they cost a token, these would empty the bucket of 20.
+      for (let i = 0; i < BURST + 5; i += 1) {
+        assert.deepEqual(await c.ack(a.socket, 'sendMessage', { room: r, content: 'once', clientId: 'free-1' }), kept);
+      }
+      const { replies } = await burst([a.socket], r, 40, 'after');
+      const elapsed = Date.now() - started;
+      // The first message took one token; the resends none.
+      const accepted = split(replies).length;
+      assert.ok(accepted >= BURST - 1, `only ${accepted} new messages fit after the resends`);
+      assert.ok(accepted <= BURST + Math.ceil((elapsed / 1000) * PER_SECOND), `${accepted} accepted in ${elapsed} ms`);
+    });
+
     it('the limit is per user across that user\'s sockets', async () => {
       const a = await c.userWithSocket(server, transport);
       const tab = await c.connect(server, '/chat', { token: a.token, transport });
