@@ -3,7 +3,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chat_proto::media::v1::{
     DownloadRequest, DownloadResponse, MediaInfo, download_response::Part,
@@ -22,6 +22,7 @@ const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/
 pub async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    request: HeaderMap,
 ) -> Result<Response, Error> {
     let not_found = || Error::NotFound("No such file".into());
     let timeout = state.config.grpc_timeout;
@@ -56,6 +57,19 @@ pub async fn download(
         )));
     };
 
+    let headers = headers(&info);
+    if let Some(etag) = headers.get(header::ETAG)
+        && request
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .any(|v| matches_etag(v, etag))
+    {
+        // The client has these bytes: dropping the stream ends the download.
+        let mut h = headers;
+        h.remove(header::CONTENT_LENGTH);
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+
     // Each chunk must arrive within the gRPC timeout; the whole file may
     // take as long as the client needs.
     let body = stream.timeout(timeout).map(move |item| {
@@ -71,7 +85,19 @@ pub async fn download(
         tracing::warn!(error = %err, "media download broke off");
         Err(err)
     });
-    Ok((headers(&info), Body::from_stream(body)).into_response())
+    Ok((headers, Body::from_stream(body)).into_response())
+}
+
+/// `If-None-Match` (RFC 9110 § 13.1.2): `*`, or a list of entity tags
+/// compared weakly (a `W/` prefix does not matter).
+fn matches_etag(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
+    let Ok(list) = if_none_match.to_str() else {
+        return false;
+    };
+    let etag = etag.as_bytes();
+    list.split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == etag)
 }
 
 fn headers(info: &MediaInfo) -> HeaderMap {
@@ -194,6 +220,19 @@ mod tests {
             disposition("text/plain", " ").unwrap().to_str().unwrap(),
             "attachment; filename=\"download\"; filename*=UTF-8''download"
         );
+    }
+
+    #[test]
+    fn if_none_match_compares_entity_tags_weakly() {
+        let etag = HeaderValue::from_static("\"ab\"");
+        let m = |v: &'static str| matches_etag(&HeaderValue::from_static(v), &etag);
+        assert!(m("\"ab\""));
+        assert!(m("W/\"ab\""));
+        assert!(m("\"x\", \"ab\""));
+        assert!(m("*"));
+        assert!(!m("\"abc\""));
+        assert!(!m("ab"));
+        assert!(!m(""));
     }
 
     #[test]

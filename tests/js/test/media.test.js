@@ -85,6 +85,24 @@ describe('POST /upload and GET /media', () => {
     assert.equal(me.body.avatar, null, 'a `file` upload changed the avatar');
   });
 
+  it('a client holding the file gets 304 for its ETag, the bytes otherwise', async () => {
+    const u = await c.register(server);
+    const up = await upload(server, u.token, { field: 'file', bytes: PNG, name: 'cached.png', type: 'image/png' });
+    assert.equal(up.status, 201);
+    const path = `/media/${up.body.id}`;
+    const first = await c.http(server, 'GET', path);
+    assert.equal(first.status, 200);
+    const etag = first.headers.get('etag');
+    assert.ok(etag, 'no ETag');
+    const again = await c.http(server, 'GET', path, { headers: { 'if-none-match': `"other", ${etag}` } });
+    assert.equal(again.status, 304);
+    assert.equal(again.bytes.length, 0);
+    assert.equal(again.headers.get('etag'), etag);
+    const changed = await c.http(server, 'GET', path, { headers: { 'if-none-match': '"other"' } });
+    assert.equal(changed.status, 200);
+    assert.deepEqual(changed.bytes, PNG);
+  });
+
   it('refusals: 401 without a token, 400 without a file field, 413 over 10 MiB, 404 unknown media', async () => {
     const u = await c.register(server);
     assertHttpError(await upload(server, undefined, { bytes: PNG, name: 'a.png', type: 'image/png' }), 401);
