@@ -14,7 +14,6 @@ use super::event::{Cx, Outcome};
 use super::fanout::{to_room, to_room_except};
 use super::input::Input;
 use super::membership::require_member;
-use super::payload::Links;
 use super::rooms::room_key;
 
 /// `history {room, before?, after?, limit?}` → `{ok, messages, hasMore}`.
@@ -45,11 +44,9 @@ pub async fn history<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         .list_messages(req)
         .await?
         .into_inner();
-    let links = Links {
-        state: &cx.st.app,
-        base: &cx.me.base_url,
-    };
-    Ok(json!({ "ok": true, "messages": links.messages(page.messages), "hasMore": page.has_more }))
+    Ok(
+        json!({ "ok": true, "messages": cx.links().messages(page.messages), "hasMore": page.has_more }),
+    )
 }
 
 /// `editMessage {id, content}`: the message service enforces authorship.
@@ -71,11 +68,7 @@ pub async fn edit_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         .edit_message(req)
         .await?
         .into_inner();
-    let message = Links {
-        state: &cx.st.app,
-        base: &cx.me.base_url,
-    }
-    .message(edited);
+    let message = cx.links().message(edited);
     to_room(&cx.io, &room_key(&message.room), "messageEdited", &message).await;
     Ok(json!({ "ok": true, "message": message }))
 }

@@ -20,6 +20,7 @@ use crate::error::{Error, ErrorCode};
 
 use super::SocketState;
 use super::auth::{Identity, identity};
+use super::payload::Links;
 
 /// What a handler gets to work with.
 pub struct Cx<A: Adapter> {
@@ -27,6 +28,16 @@ pub struct Cx<A: Adapter> {
     pub io: SocketIo<A>,
     pub st: SocketState,
     pub me: Arc<Identity>,
+}
+
+impl<A: Adapter> Cx<A> {
+    /// Media and avatar links as this socket should see them.
+    pub fn links(&self) -> Links<'_> {
+        Links {
+            state: &self.st.app,
+            base: &self.me.base_url,
+        }
+    }
 }
 
 /// The handler's answer: the success ack body, or an error for the client.

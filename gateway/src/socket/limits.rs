@@ -28,7 +28,7 @@ pub struct RateLimits {
 #[derive(Debug)]
 #[must_use = "a token that is not used must be refunded"]
 pub struct Token {
-    key: String,
+    user: String,
     /// Whether Redis held the bucket (else this node's did).
     shared: bool,
 }
@@ -55,11 +55,12 @@ impl RateLimits {
 
     /// Takes one message token of `user` (lower-cased name).
     pub async fn message(&self, user: &str) -> Result<Token, Error> {
-        let key = format!("msg:{user}");
-        let shared = self.shared_take(&key, self.message_rate).await;
+        let shared = self
+            .shared_take(&format!("msg:{user}"), self.message_rate)
+            .await;
         let token = Token {
             shared: shared.is_some(),
-            key,
+            user: user.to_string(),
         };
         if shared.unwrap_or_else(|| self.messages.take(user)) {
             return Ok(token);
@@ -74,13 +75,12 @@ impl RateLimits {
     /// stored `clientId`, or a send that failed): those cost nothing.
     pub async fn refund_message(&self, token: Token) {
         if !token.shared {
-            if let Some(user) = token.key.strip_prefix("msg:") {
-                self.messages.refund(user);
-            }
+            self.messages.refund(&token.user);
             return;
         }
+        let key = format!("msg:{}", token.user);
         if let Some(shared) = &self.shared
-            && shared.refund(&token.key, self.message_rate).await.is_none()
+            && shared.refund(&key, self.message_rate).await.is_none()
         {
             tracing::debug!("could not give a message token back: Redis did not answer");
         }

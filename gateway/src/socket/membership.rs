@@ -14,7 +14,6 @@ use super::auth::identity;
 use super::event::{Cx, Outcome, Sequencer};
 use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
-use super::payload::Links;
 use super::rooms::{GENERAL, RoomName, room_name_of_key};
 
 /// The internal room of `room` when this socket has joined it; `FORBIDDEN`
@@ -83,10 +82,7 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
             return Err(status.into());
         }
     };
-    let links = Links {
-        state: &cx.st.app,
-        base: &cx.me.base_url,
-    };
+    let links = cx.links();
     let messages = links.messages(page.messages);
     if let Err(e) = cx.socket.emit("previousMessages", &messages) {
         tracing::debug!(error = %e, "could not send previousMessages");

@@ -17,7 +17,6 @@ use super::fanout::{notify_user, to_room};
 use super::input::Input;
 use super::membership::member_key;
 use super::mentions;
-use super::payload::Links;
 use super::rooms::RoomName;
 
 /// The most attachments one message may carry.
@@ -70,10 +69,7 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         app.config.limits.max_message_chars,
         &cx.socket.rooms(),
     )?;
-    let links = Links {
-        state: app,
-        base: &cx.me.base_url,
-    };
+    let links = cx.links();
     let resend = |stored: Message| Ok(json!({ "ok": true, "message": links.message(stored) }));
     // 3. A resend of a stored clientId answers with the stored message. Most
     // sends are not resends, so the common path does not ask first: the

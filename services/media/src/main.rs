@@ -8,13 +8,5 @@ async fn main() -> Result<(), Error> {
     chat_common::memory::return_large_blocks_to_the_system();
     let config = Config::from_env()?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-        tracing::info!("shutting down");
-    };
-    chat_media::serve(config, listener, shutdown).await
+    chat_media::serve(config, listener, chat_common::shutdown_signal()).await
 }
