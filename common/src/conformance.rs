@@ -16,6 +16,9 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// The MongoDB image tag every suite runs against (compose uses `mongo:7`).
+pub const MONGO_TAG: &str = "7";
+
 /// Where MongoDB trials run, if anywhere.
 pub enum MongoTarget {
     Available {
@@ -43,9 +46,12 @@ pub fn mongo_target(rt: &tokio::runtime::Runtime) -> MongoTarget {
         );
     }
     use testcontainers_modules::mongo::Mongo;
+    use testcontainers_modules::testcontainers::ImageExt;
     use testcontainers_modules::testcontainers::runners::AsyncRunner;
     match rt.block_on(async {
-        let c = Mongo::default().start().await?;
+        // Pinned: the module's default tag is not necessarily the `mongo:7`
+        // the docs and compose promise.
+        let c = Mongo::default().with_tag(MONGO_TAG).start().await?;
         let port = c.get_host_port_ipv4(27017).await?;
         let host = c.get_host().await?;
         Ok::<_, testcontainers_modules::testcontainers::TestcontainersError>((c, host, port))
@@ -114,13 +120,54 @@ pub fn trials<S: ?Sized + Send + Sync + 'static>(
     out
 }
 
-/// Runs the trials and exits with libtest's status.
-pub fn run(trials: Vec<Trial>) -> ! {
+/// Runs the trials and returns libtest's conclusion; the caller cleans up
+/// (drops its databases, stops its container by dropping it) and then
+/// calls `.exit()`, since exiting here would skip every destructor.
+pub fn run(trials: Vec<Trial>) -> libtest_mimic::Conclusion {
     let mut args = Arguments::from_args();
     // Ignored trials are the skipped backend; running them would pretend.
     args.include_ignored = false;
     args.ignored = false;
-    libtest_mimic::run(&args, trials).exit()
+    libtest_mimic::run(&args, trials)
+}
+
+/// The MongoDB databases a suite created, to drop once its trials ran.
+#[derive(Clone, Default)]
+pub struct Databases(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Databases {
+    /// A fresh database name, remembered for [`Databases::drop_all`].
+    pub fn fresh(&self, prefix: &str) -> String {
+        let name = format!(
+            "{prefix}_{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        let mut names = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let name = format!("{name}_{}", names.len());
+        names.push(name.clone());
+        name
+    }
+
+    /// Drops every database handed out; failures are reported, not fatal.
+    pub fn drop_all(&self, rt: &tokio::runtime::Runtime, uri: &str) {
+        let names = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        if names.is_empty() {
+            return;
+        }
+        let res = rt.block_on(async {
+            let client = mongodb::Client::with_uri_str(uri).await?;
+            for name in &names {
+                client.database(name).drop().await?;
+            }
+            Ok::<_, mongodb::error::Error>(())
+        });
+        if let Err(e) = res {
+            eprintln!("could not drop the test databases {names:?}: {e}");
+        }
+    }
 }
 
 /// A boxed error type so backends can report any failure as text.

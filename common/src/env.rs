@@ -39,6 +39,9 @@ macro_rules! number {
 }
 number!(u16, u32, u64, usize);
 
+/// The default of [`Vars::shutdown_grace`].
+pub const SHUTDOWN_GRACE_DEFAULT: Duration = Duration::from_secs(10);
+
 /// Settings source: a lookup function and the typed readers over it.
 pub struct Vars<F> {
     lookup: F,
@@ -86,6 +89,14 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         self.read(name, default, "a positive whole number of seconds", |v| {
             positive_u64(v).map(Duration::from_secs)
         })
+    }
+
+    /// `SHUTDOWN_GRACE_SECS`: how long a process may take to stop once
+    /// asked (SIGTERM/SIGINT) before it cuts off what is still running. One
+    /// variable and one default for every component, so compose's
+    /// `stop_grace_period` can match them all.
+    pub fn shutdown_grace(&self) -> Result<Duration, InvalidVar> {
+        self.duration_secs_or("SHUTDOWN_GRACE_SECS", SHUTDOWN_GRACE_DEFAULT)
     }
 
     /// A positive whole number of milliseconds.

@@ -2,28 +2,69 @@
 //! server reflection (v1 and v1alpha, so every `grpcurl` finds it).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// A cheap check of what the service cannot work without (its store, its
+/// bucket): `Err` says what is wrong.
+pub type Probe =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// Wraps an async closure as a [`Probe`].
+pub fn probe<F, Fut>(check: F) -> Probe
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(check()))
+}
+
+/// How the health status follows the probe, and how long a stop may take.
+#[derive(Clone)]
+pub struct Options {
+    /// Run every [`PROBE_EVERY`]; while it fails, health is `NOT_SERVING`.
+    pub probe: Option<Probe>,
+    /// Once `shutdown` resolves: the bound on finishing the calls in flight.
+    pub grace: Duration,
+}
+
+/// How often the probe runs, and how long one run may take before it
+/// counts as a failure (a store that hangs is as down as one that refuses).
+pub const PROBE_EVERY: Duration = Duration::from_secs(2);
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Serves `routes` plus health and reflection on `listener` until `shutdown`
-/// completes. `service_names` are the fully qualified names reported as
-/// SERVING by the health service (the empty name, "whole server", is too).
+/// completes. `service_names` are the fully qualified names whose health is
+/// reported (the empty name, "whole server", is too): `SERVING` while the
+/// probe passes, `NOT_SERVING` while it fails and from the moment
+/// `shutdown` resolves. Then no new connection is accepted and the calls in
+/// flight get `options.grace` to finish before they are cut off.
 pub async fn serve(
     listener: TcpListener,
     service_names: &[&str],
     routes: Routes,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    let names: Vec<String> = service_names
+        .iter()
+        .map(|n| n.to_string())
+        .chain([String::new()])
+        .collect();
     let (reporter, health) = tonic_health::server::health_reporter();
-    for name in service_names.iter().copied().chain([""]) {
-        reporter
-            .set_service_status(name, ServingStatus::Serving)
-            .await;
-    }
+    set_all(&reporter, &names, ServingStatus::Serving).await;
+    let prober = options
+        .probe
+        .clone()
+        .map(|probe| tokio::spawn(follow(probe, reporter.clone(), names.clone())));
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(chat_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -38,13 +79,73 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
-    Server::builder()
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let stopping = {
+        let (reporter, names) = (reporter.clone(), names.clone());
+        async move {
+            shutdown.await;
+            if let Some(prober) = prober {
+                prober.abort();
+            }
+            // First, so load balancers and the gateway's health checks stop
+            // counting on this process while it finishes what it has.
+            set_all(&reporter, &names, ServingStatus::NotServing).await;
+            tracing::info!("stopping: NOT_SERVING; finishing the calls in flight");
+            let _ = signalled.send(());
+        }
+    };
+    let server = Server::builder()
         .add_routes(routes)
         // Small unary calls: without TCP_NODELAY a reply can wait on a
         // delayed ACK.
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
-        .await
+            stopping,
+        );
+    tokio::pin!(server);
+    tokio::select! {
+        res = &mut server => return res,
+        Ok(()) = on_signal => {}
+    }
+    match tokio::time::timeout(options.grace, server).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(grace = ?options.grace, "calls still running after the grace period; cutting them off");
+            Ok(())
+        }
+    }
+}
+
+async fn set_all(reporter: &HealthReporter, names: &[String], status: ServingStatus) {
+    for name in names {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Runs the probe every [`PROBE_EVERY`] and reports its outcome, logging
+/// each change.
+async fn follow(probe: Probe, reporter: HealthReporter, names: Vec<String>) {
+    let mut serving = true;
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let outcome = tokio::time::timeout(PROBE_TIMEOUT, probe())
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {PROBE_TIMEOUT:?}")));
+        match (&outcome, serving) {
+            (Ok(()), false) => tracing::warn!("dependency back: SERVING"),
+            (Err(e), true) => tracing::error!(error = %e, "dependency down: NOT_SERVING"),
+            _ => {}
+        }
+        if outcome.is_ok() != serving {
+            serving = outcome.is_ok();
+            let status = if serving {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_all(&reporter, &names, status).await;
+        }
+    }
 }

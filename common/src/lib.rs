@@ -7,6 +7,8 @@
 pub mod env;
 pub mod grpc;
 pub mod memory;
+#[cfg(feature = "mongo")]
+pub mod mongo;
 mod signal;
 pub use signal::shutdown_signal;
 pub mod telemetry;

@@ -31,6 +31,14 @@ pub struct Clients {
     pub checks: HealthChecks,
 }
 
+/// HTTP/2 pings on every channel, idle or not: a service that froze (or a
+/// host that vanished without closing the connection) is noticed within
+/// their sum, well under 10 s; the connection is then dropped, the calls on
+/// it fail with `UNAVAILABLE`, and the next call dials again — which is also
+/// how a restarted service is picked up without restarting the gateway.
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(3);
+
 fn endpoint(
     url: &str,
     timeout: Option<Duration>,
@@ -40,7 +48,8 @@ fn endpoint(
         .map_err(|e| Error::Config(format!("invalid service URL {url:?}: {e}")))?
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
+        .http2_keep_alive_interval(KEEP_ALIVE_EVERY)
+        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
         .keep_alive_while_idle(true);
     Ok(match timeout {
         Some(t) => ep.timeout(t),

@@ -54,6 +54,12 @@ pub struct Config {
     /// CORS origin (the tutorial's `CLIENT_URL`); unset → any origin.
     pub client_url: Option<String>,
     pub grpc_timeout: Duration,
+    /// `SHUTDOWN_GRACE_SECS`: the bound on a graceful stop.
+    pub shutdown_grace: Duration,
+    /// Engine.IO heartbeat (`PING_INTERVAL_MS`, `PING_TIMEOUT_MS`): a peer
+    /// that stops answering is noticed within their sum, on both sides.
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
     pub redis_url: Option<String>,
     pub parser: Parser,
     pub limits: Limits,
@@ -92,6 +98,9 @@ impl Config {
                 .map(|u| u.trim_end_matches('/').to_string()),
             client_url: vars.string("CLIENT_URL"),
             grpc_timeout: vars.duration_ms_or("GRPC_TIMEOUT_MS", Duration::from_millis(5000))?,
+            shutdown_grace: vars.shutdown_grace()?,
+            ping_interval: vars.duration_ms_or("PING_INTERVAL_MS", Duration::from_millis(5000))?,
+            ping_timeout: vars.duration_ms_or("PING_TIMEOUT_MS", Duration::from_millis(4000))?,
             redis_url: vars.string("REDIS_URL"),
             parser: vars.choice_or("CHAT_PARSER", &parsers, Parser::Json)?,
             limits,
@@ -117,6 +126,9 @@ mod tests {
         assert_eq!(c.parser, Parser::Json);
         assert_eq!(c.auth_url, "http://127.0.0.1:50051");
         assert!(c.public_url.is_none() && c.redis_url.is_none());
+        assert_eq!(c.shutdown_grace, Duration::from_secs(10));
+        // A frozen server is noticed by clients within 10 s.
+        assert!(c.ping_interval + c.ping_timeout <= Duration::from_secs(10));
     }
 
     #[test]
@@ -148,6 +160,8 @@ mod tests {
             ("RATE_MESSAGES_PER_SEC", "0"),
             ("CHAT_PARSER", "xml"),
             ("GRPC_TIMEOUT_MS", "soon"),
+            ("SHUTDOWN_GRACE_SECS", "0"),
+            ("PING_INTERVAL_MS", "-1"),
         ] {
             let err = parse(&[(name, value)]).unwrap_err().to_string();
             assert!(err.contains(name), "{err}");

@@ -119,7 +119,15 @@ impl Error {
 impl From<tonic::Status> for Error {
     fn from(s: tonic::Status) -> Self {
         let msg = s.message().to_string();
-        match s.code() {
+        // A status with a source was made here by the transport (the
+        // connection broke mid-call: the service died), not sent by the
+        // service: whatever code tonic inferred, the service is unavailable.
+        let code = if std::error::Error::source(&s).is_some() {
+            Code::Unavailable
+        } else {
+            s.code()
+        };
+        match code {
             Code::InvalidArgument => Error::InvalidInput(msg),
             Code::Unauthenticated => Error::Unauthorized(msg),
             Code::PermissionDenied => Error::Forbidden(msg),

@@ -7,6 +7,7 @@
 pub mod avatars;
 pub mod clients;
 pub mod config;
+pub mod drain;
 pub mod error;
 pub mod health;
 pub mod http;
@@ -15,14 +16,15 @@ pub mod state;
 pub mod token;
 
 use axum::serve::ListenerExt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use error::Error;
 pub use state::AppState;
 
-/// Serves the gateway on `listener` until `shutdown` resolves.
+/// Serves the gateway on `listener` until `shutdown` resolves, then stops
+/// gracefully within `SHUTDOWN_GRACE_SECS` (see [`stop`]).
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -40,8 +42,11 @@ pub async fn serve(
     // Socket.IO wraps the HTTP router as a layer; the adapter (in-memory or
     // Redis) is chosen inside `socket::attach`. CORS, request ids and
     // tracing go around both so Socket.IO polling gets them too.
-    let app = socket::attach(state.clone(), http::router(state.clone())).await?;
-    let app = http::around(app, &state.config)?;
+    let (app, sockets) = socket::attach(state.clone(), http::router(state.clone())).await?;
+    let app = http::around(app, &state.config)?.layer(axum::middleware::from_fn_with_state(
+        state.drain.clone(),
+        drain::refuse_new_sessions,
+    ));
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     // Acks and broadcasts are small writes: without TCP_NODELAY, Nagle's
     // algorithm holds them back behind delayed ACKs (tens of ms at p99).
@@ -50,8 +55,68 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stopped.await;
+            })
+            .into_future(),
+    );
+    tokio::select! {
+        res = &mut server => return res.map_err(|e| Error::Io(std::io::Error::other(e)))?.map_err(Error::from),
+        () = shutdown => {}
+    }
+    let deadline = tokio::time::Instant::now() + state.config.shutdown_grace;
+    stop(&state, &sockets, deadline).await;
+    let _ = stop_http.send(());
+    match tokio::time::timeout_at(deadline, &mut server).await {
+        Ok(Ok(res)) => res?,
+        Ok(Err(e)) => return Err(Error::Io(std::io::Error::other(e))),
+        Err(_) => {
+            tracing::warn!(grace = ?state.config.shutdown_grace, "HTTP requests still open after the grace period; cutting them off");
+            server.abort();
+        }
+    }
+    tracing::info!("gateway stopped");
     Ok(())
 }
+
+/// The graceful stop, every step bounded by `deadline`: leave the load
+/// balancer's rotation and refuse new sessions and events (`/healthz` 503
+/// `draining`), let the events in flight finish and send their acks, then
+/// disconnect every socket from the server side (clients hear `io server
+/// disconnect` and reconnect elsewhere) and announce their departures.
+async fn stop(state: &AppState, sockets: &socket::Sockets, deadline: tokio::time::Instant) {
+    state.drain.start();
+    tracing::info!(
+        in_flight = state.drain.in_flight(),
+        "draining: no new sessions or events; finishing the events in flight"
+    );
+    if tokio::time::timeout_at(deadline, state.drain.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            in_flight = state.drain.in_flight(),
+            "events still running at the end of the grace period"
+        );
+    }
+    // Disconnecting leaves a few seconds of the grace, if it can, for the
+    // DISCONNECT packets to reach their clients and departures to be told.
+    let flushed = async {
+        sockets.disconnect_all().await;
+        state.drain.departed().await;
+        // A polling client fetches its DISCONNECT packet with its next
+        // request; a websocket one has it already.
+        tokio::time::sleep(FLUSH).await;
+    };
+    if tokio::time::timeout_at(deadline, flushed).await.is_err() {
+        tracing::warn!("sockets still closing at the end of the grace period");
+    }
+    let _ = tokio::time::timeout_at(deadline, sockets.close()).await;
+}
+
+/// How long the disconnect packets get to leave before the transports
+/// close.
+const FLUSH: std::time::Duration = std::time::Duration::from_millis(300);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::avatars::Avatars;
 use crate::clients::Clients;
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::error::Error;
 use crate::token::Verifier;
 
@@ -16,6 +17,8 @@ pub struct AppState {
     pub clients: Clients,
     pub verifier: Verifier,
     pub avatars: Avatars,
+    /// Set once a graceful stop began.
+    pub drain: Arc<Drain>,
 }
 
 impl AppState {
@@ -28,6 +31,7 @@ impl AppState {
             clients,
             verifier: Verifier::default(),
             avatars: Avatars::default(),
+            drain: Arc::default(),
         })
     }
 

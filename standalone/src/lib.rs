@@ -15,9 +15,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// How long components get to finish after a shutdown request (open
-/// long-polling requests and uploads) before they are cut off.
-const GRACE: Duration = Duration::from_secs(10);
+/// Once the gateway stopped (within `SHUTDOWN_GRACE_SECS`), how long the
+/// services may take at most: the gateway was their only caller, so this is
+/// only for the stragglers of calls it gave up on.
+const SERVICES_AFTER_GATEWAY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -49,7 +50,12 @@ pub struct System {
     /// Where the gateway listens (HTTP and Socket.IO).
     pub gateway_addr: SocketAddr,
     pub data_dir: PathBuf,
-    cancel: CancellationToken,
+    /// Stops the gateway; the services get their own token, cancelled only
+    /// once the gateway is done, so that the events it finishes while
+    /// draining still reach them.
+    stop_gateway: CancellationToken,
+    stop_services: CancellationToken,
+    grace: Duration,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
 }
 
@@ -65,7 +71,8 @@ impl System {
             what: format!("cannot create DATA_DIR {}", data_dir.display()),
             source,
         })?;
-        let cancel = CancellationToken::new();
+        let stop_gateway = CancellationToken::new();
+        let stop_services = CancellationToken::new();
         let mut tasks = JoinSet::new();
 
         // Every configuration is read and every port bound before anything
@@ -96,8 +103,9 @@ impl System {
                 source,
             })?;
         let gateway_addr = local_addr(&gateway_listener)?;
+        let grace = gateway.shutdown_grace;
 
-        let stop = || cancel.clone().cancelled_owned();
+        let stop = || stop_services.clone().cancelled_owned();
         spawn(
             &mut tasks,
             "auth",
@@ -116,7 +124,11 @@ impl System {
         spawn(
             &mut tasks,
             "gateway",
-            chat_gateway::serve(gateway, gateway_listener, stop()),
+            chat_gateway::serve(
+                gateway,
+                gateway_listener,
+                stop_gateway.clone().cancelled_owned(),
+            ),
         );
         tracing::info!(
             url = %format!("http://{gateway_addr}"),
@@ -126,7 +138,9 @@ impl System {
         Ok(System {
             gateway_addr,
             data_dir,
-            cancel,
+            stop_gateway,
+            stop_services,
+            grace,
             tasks,
         })
     }
@@ -139,17 +153,42 @@ impl System {
             () = shutdown => None,
             Some(joined) = self.tasks.join_next() => Some(outcome(joined)),
         };
-        self.cancel.cancel();
-        let stopped = tokio::time::timeout(GRACE, async {
+        // The gateway first (it drains its sockets, finishing their events
+        // through the services), then the services.
+        let deadline = tokio::time::Instant::now() + self.grace;
+        self.stop_gateway.cancel();
+        if early.is_some() {
+            self.stop_services.cancel();
+        }
+        let gateway_done = tokio::time::timeout_at(deadline, async {
             while let Some(joined) = self.tasks.join_next().await {
-                if let (name, Err(reason)) = outcome(joined) {
+                let (name, res) = outcome(joined);
+                if let Err(reason) = res {
                     tracing::error!(component = name, %reason, "failed while stopping");
+                }
+                if name == "gateway" {
+                    return;
                 }
             }
         })
         .await;
+        if gateway_done.is_err() {
+            tracing::warn!(grace = ?self.grace, "the gateway was still stopping at the end of the grace period");
+        }
+        self.stop_services.cancel();
+        let stopped = tokio::time::timeout_at(
+            deadline.max(tokio::time::Instant::now()) + SERVICES_AFTER_GATEWAY,
+            async {
+                while let Some(joined) = self.tasks.join_next().await {
+                    if let (name, Err(reason)) = outcome(joined) {
+                        tracing::error!(component = name, %reason, "failed while stopping");
+                    }
+                }
+            },
+        )
+        .await;
         if stopped.is_err() {
-            tracing::warn!(grace = ?GRACE, "components still busy after the grace period; cutting them off");
+            tracing::warn!(grace = ?self.grace, "components still busy after the grace period; cutting them off");
             self.tasks.abort_all();
         }
         match early {
@@ -161,7 +200,8 @@ impl System {
 
     /// Asks every component to stop, as a signal would.
     pub fn stop(&self) {
-        self.cancel.cancel();
+        self.stop_gateway.cancel();
+        self.stop_services.cancel();
     }
 }
 

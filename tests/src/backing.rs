@@ -12,6 +12,7 @@ use tempfile::TempDir;
 use testcontainers_modules::minio::MinIO;
 use testcontainers_modules::mongo::Mongo;
 use testcontainers_modules::redis::{REDIS_PORT, Redis};
+use testcontainers_modules::testcontainers::ImageExt;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -116,7 +117,11 @@ pub struct Containers {
 
 impl Containers {
     pub async fn start() -> anyhow::Result<Containers> {
-        let mongo = Mongo::default().start().await.context("mongo container")?;
+        let mongo = Mongo::default()
+            .with_tag("7") // what compose runs (`mongo:7`), not the module's default
+            .start()
+            .await
+            .context("mongo container")?;
         let mongo_uri = format!(
             "mongodb://{}:{}",
             mongo.get_host().await?,

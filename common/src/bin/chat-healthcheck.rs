@@ -282,10 +282,54 @@ mod tests {
             listener,
             &["chat.test.v1.Thing"],
             tonic::service::Routes::default(),
+            chat_common::grpc::Options {
+                probe: None,
+                grace: std::time::Duration::from_secs(1),
+            },
             std::future::pending(),
         ));
         assert!(grpc_check(&addr, "").await.is_ok());
         assert!(grpc_check(&addr, "chat.test.v1.Thing").await.is_ok());
         assert!(grpc_check(&addr, "chat.test.v1.Missing").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn grpc_health_follows_the_probe() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::{Duration, Instant};
+        let store_up = Arc::new(AtomicBool::new(true));
+        let probe = {
+            let store_up = store_up.clone();
+            chat_common::grpc::probe(move || {
+                let up = store_up.load(Ordering::SeqCst);
+                async move { if up { Ok(()) } else { Err("store down".into()) } }
+            })
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(chat_common::grpc::serve(
+            listener,
+            &["chat.test.v1.Thing"],
+            tonic::service::Routes::default(),
+            chat_common::grpc::Options {
+                probe: Some(probe),
+                grace: Duration::from_secs(1),
+            },
+            std::future::pending(),
+        ));
+        assert!(grpc_check(&addr, "chat.test.v1.Thing").await.is_ok());
+        let until = async |want_ok: bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while grpc_check(&addr, "chat.test.v1.Thing").await.is_ok() != want_ok {
+                assert!(Instant::now() < deadline, "health never became {want_ok}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        store_up.store(false, Ordering::SeqCst);
+        until(false).await;
+        assert!(grpc_check(&addr, "").await.is_err(), "the whole server too");
+        store_up.store(true, Ordering::SeqCst);
+        until(true).await;
     }
 }

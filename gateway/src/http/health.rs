@@ -1,7 +1,8 @@
 //! `GET /healthz`: 200 when every service answers `SERVING` to the standard
 //! gRPC health check (and every registered extra check passes) within a
 //! short timeout; 200 `degraded` naming what is degraded when only a
-//! degrading dependency (Redis) fails; otherwise 503 naming what is down.
+//! degrading dependency (Redis) fails; otherwise 503 naming what is down;
+//! 503 `draining` as soon as a graceful stop begins.
 
 use std::time::Duration;
 
@@ -20,6 +21,15 @@ use crate::state::AppState;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
+    // A node that is stopping must leave its load balancer's rotation at
+    // once, whatever its dependencies say.
+    if state.drain.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "draining" })),
+        )
+            .into_response();
+    }
     match summarize(check_all(&state).await) {
         Ok(degraded) if degraded.is_empty() => {
             (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response()

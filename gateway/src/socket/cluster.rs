@@ -9,8 +9,13 @@
 //! Redis is down the link refuses requests at once instead of making every
 //! broadcast wait for a reconnection attempt, so callers fall back to this
 //! node's own sockets without delay.
+//!
+//! Start-up does not wait for Redis either: a gateway started while Redis is
+//! away runs degraded (this node alone) and joins the others once Redis
+//! answers, exactly as when Redis goes away later. Subscriptions asked for
+//! while Redis is away are made when it answers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -34,10 +39,10 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// Redis costs a caller a second at most before the watchdog notices.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long start-up waits for Redis (e.g. started alongside the gateway).
-const STARTUP_WAIT: Duration = Duration::from_secs(15);
 
 type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
+/// Channels subscribed to while Redis was away, to subscribe on its return.
+type Pending = Arc<std::sync::Mutex<HashSet<String>>>;
 
 /// Cheap to clone: every clone shares the connection, the subscriptions and
 /// the up/down state.
@@ -45,6 +50,7 @@ type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 pub struct RedisLink {
     conn: ConnectionManager,
     handlers: Handlers,
+    pending: Pending,
     up: Arc<AtomicBool>,
     /// `host:port` for logs (the URL may hold a password).
     addr: String,
@@ -52,7 +58,8 @@ pub struct RedisLink {
 
 impl RedisLink {
     /// Connects to `url` (RESP3 is forced: pub/sub shares the connection
-    /// with commands), retrying for [`STARTUP_WAIT`].
+    /// with commands). An unreachable Redis is not an error: the link starts
+    /// down and comes up when Redis answers; only a bad URL is.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         let info = url
             .into_connection_info()
@@ -76,27 +83,54 @@ impl RedisLink {
                 Ok::<(), Infallible>(())
             })
             .set_automatic_resubscription();
-        let open = || ConnectionManager::new_with_config(client.clone(), config.clone());
-        let conn = open
-            .retry(
-                ExponentialBuilder::default()
-                    .with_max_delay(Duration::from_secs(2))
-                    .with_total_delay(Some(STARTUP_WAIT))
-                    .without_max_times(),
-            )
-            .notify(|e, wait| tracing::warn!(error = %e, redis = %addr, ?wait, "Redis is not answering yet"))
-            .await
-            .map_err(|e| {
-                Error::Io(std::io::Error::other(format!(
-                    "cannot reach Redis at {addr}: {e}"
-                )))
-            })?;
-        Ok(Self {
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| Error::Config(format!("REDIS_URL: {e}")))?;
+        let link = Self {
             conn,
             handlers,
+            pending: Pending::default(),
             up: Arc::new(AtomicBool::new(true)),
             addr,
-        })
+        };
+        // A few quick tries cover Redis starting alongside the gateway;
+        // beyond that the watchdog keeps trying.
+        let first = (|| async { link.ping().await.then_some(()).ok_or(()) })
+            .retry(
+                ExponentialBuilder::default()
+                    .with_max_delay(Duration::from_millis(500))
+                    .with_max_times(3),
+            )
+            .await;
+        if first.is_err() {
+            tracing::error!(redis = %link.addr, "Redis is not answering: starting degraded (this node alone); retrying every second");
+        }
+        Ok(link)
+    }
+
+    /// Subscribes to the channels asked for while Redis was away.
+    async fn resubscribe_pending(&self) {
+        let chans: Vec<String> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        for chan in chans {
+            match self.conn.clone().subscribe(chan.as_str()).await {
+                Ok(()) => {
+                    self.pending
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&chan);
+                    tracing::debug!(chan, "subscribed now that Redis answers");
+                }
+                Err(e) => {
+                    self.observe(&e);
+                    return;
+                }
+            }
+        }
     }
 
     pub fn addr(&self) -> &str {
@@ -131,6 +165,15 @@ impl RedisLink {
         let ping = cmd.query_async::<String>(&mut conn);
         let ok = matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)));
         self.mark(ok);
+        if ok
+            && !self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+        {
+            self.resubscribe_pending().await;
+        }
         ok
     }
 
@@ -226,12 +269,21 @@ impl Driver for RedisLink {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(chan.clone(), tx);
-        if let Err(e) = self.conn.clone().subscribe(chan.as_str()).await {
-            self.handlers
-                .write()
+        // While Redis is away the subscription waits for its return rather
+        // than failing: the adapter starts only once its channels are
+        // subscribed, and this node must serve its own sockets meanwhile.
+        let subscribed = if self.is_up() {
+            self.conn.clone().subscribe(chan.as_str()).await
+        } else {
+            Err(RedisError::from((ErrorKind::Io, "Redis is unreachable")))
+        };
+        if let Err(e) = subscribed {
+            self.observe(&e);
+            tracing::debug!(error = %e, chan, "subscription deferred until Redis answers");
+            self.pending
+                .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(&chan);
-            return Err(e);
+                .insert(chan);
         }
         Ok(MessageStream::new(rx))
     }
@@ -241,6 +293,11 @@ impl Driver for RedisLink {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&chan);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&chan);
+        self.ensure_up()?;
         self.conn.clone().unsubscribe(chan).await
     }
 
@@ -316,6 +373,41 @@ mod tests {
             .await
             .expect("publish");
         assert_eq!(next(&mut rx).await, Some(("chan".into(), b"two".to_vec())));
+    }
+
+    #[tokio::test]
+    async fn starts_without_redis_and_joins_when_it_answers() {
+        let mut redis = TestRedis::start().await;
+        redis.stop();
+        let started = Instant::now();
+        let a = redis.link().await;
+        assert!(!a.is_up());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "start-up waited for Redis"
+        );
+        // Accepted now, made once Redis answers.
+        let mut rx = a.subscribe("chan".into(), 8).await.expect("subscribe");
+        assert!(a.publish("chan".into(), b"lost".to_vec()).await.is_err());
+
+        redis.restart().await;
+        until("the link sees Redis", || a.is_up()).await;
+        let b = redis.link().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while b.num_serv("chan").await.unwrap_or(0) != 1 {
+            assert!(
+                Instant::now() < deadline,
+                "the deferred subscription was never made"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        b.publish("chan".into(), b"hello".to_vec())
+            .await
+            .expect("publish");
+        assert_eq!(
+            next(&mut rx).await,
+            Some(("chan".into(), b"hello".to_vec()))
+        );
     }
 
     #[tokio::test]

@@ -85,6 +85,12 @@ async fn until_connected<A: Adapter>(socket: &SocketRef<A>) {
     }
 }
 
+/// How much longer than one service call an event may take in all, from
+/// its arrival to its ack (queueing and several calls included).
+const DEADLINE_SLACK: std::time::Duration = std::time::Duration::from_millis(900);
+const TOO_SLOW: &str = "The server could not finish this in time; please try again";
+const SHUTTING_DOWN: &str = "This server is shutting down; reconnect and try again";
+
 /// `label` names the event in metrics (a bounded set); `name` is the event
 /// as the client sent it, for `chatError`.
 async fn run<A, F, Fut>(
@@ -112,6 +118,12 @@ async fn run<A, F, Fut>(
         );
         return;
     };
+    // Held until the ack is sent: a graceful stop waits for it.
+    let Some(_in_flight) = st.app.drain.enter() else {
+        reply.send(&name, Err(Error::Unavailable(SHUTTING_DOWN.into())));
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + st.app.config.grpc_timeout + DEADLINE_SLACK;
     let span = tracing::info_span!(
         "socket_event",
         event = %name,
@@ -123,10 +135,17 @@ async fn run<A, F, Fut>(
         // Events of one socket run one after another, as they arrived, so a
         // `joinRoom` sent just before a `sendMessage` is applied first and
         // messages are stored in the order they were sent.
-        let _turn = turn.wait().await;
-        until_connected(&socket).await;
         let started = Instant::now();
-        let outcome = handler(Cx { socket, io, st, me }, data).await;
+        let work = async move {
+            let _turn = turn.wait().await;
+            until_connected(&socket).await;
+            handler(Cx { socket, io, st, me }, data).await
+        };
+        // Whatever hangs (a frozen service or Redis, a long queue behind
+        // them), the client hears back by the deadline and may resend.
+        let outcome = tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(Error::Unavailable(TOO_SLOW.into())));
         let outcome_label = match &outcome {
             Ok(_) => "ok",
             Err(e) => code_label(e.code()),

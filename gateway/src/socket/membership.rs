@@ -6,15 +6,17 @@ use chat_proto::message::v1::ListMessagesRequest;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::SocketRef;
+use socketioxide::extract::{SocketRef, State};
 
 use crate::error::Error;
 
+use super::SocketState;
 use super::auth::identity;
 use super::event::{Cx, Outcome, Sequencer};
 use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
 use super::rooms::{GENERAL, RoomName, room_name_of_key};
+use super::roster::{Roster, user_in_room_here};
 
 /// The internal room of `room` when this socket has joined it; `FORBIDDEN`
 /// otherwise.
@@ -57,9 +59,12 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
     check_access(&cx, &room).await?;
     let key = room.key();
     let already = cx.socket.rooms().iter().any(|r| *r == key);
-    let first = !already && !user_in_room(&cx.io, &cx.me.lower, &key).await?;
     // Join before reading the page so no message falls between the two.
-    cx.socket.join(key.clone());
+    let first = if already {
+        false
+    } else {
+        arrive(&cx, &key).await?
+    };
     let page = cx
         .st
         .app
@@ -77,7 +82,17 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
         Ok(p) => p.into_inner(),
         Err(status) => {
             if !already {
-                cx.socket.leave(key);
+                // Nobody heard of the join: nothing to announce either way.
+                let roster = cx.st.roster.as_ref();
+                let _ = depart(
+                    &cx.socket,
+                    &cx.io,
+                    roster,
+                    &cx.me.lower,
+                    &cx.me.username,
+                    &key,
+                )
+                .await;
             }
             return Err(status.into());
         }
@@ -120,21 +135,81 @@ pub async fn leave_room<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let room = Input::new(&data)?.room()?;
     let key = room.key();
     if cx.socket.rooms().iter().any(|r| *r == key) {
-        cx.socket.leave(key.clone());
-        announce_left(&cx.socket, &cx.io, &cx.me.lower, &cx.me.username, &key).await?;
+        let roster = cx.st.roster.as_ref();
+        announce_left(
+            &cx.socket,
+            &cx.io,
+            roster,
+            &cx.me.lower,
+            &cx.me.username,
+            &key,
+        )
+        .await?;
     }
     Ok(json!({ "ok": true }))
 }
 
-/// `userLeft` when the user's last socket has left room `key`.
+/// Joins this socket to room `key`; `true` when the user was in it on no
+/// node before (announce `userJoined`). Through the roster when Redis is
+/// up, so that of racing joins on several nodes exactly one is first.
+async fn arrive<A: Adapter>(cx: &Cx<A>, key: &str) -> Result<bool, Error> {
+    let (lower, username) = (&cx.me.lower, &cx.me.username);
+    if let Some(roster) = cx.st.roster.as_ref().filter(|r| r.is_up()) {
+        let _order = roster.lock(key, lower).await;
+        let here = user_in_room_here(&cx.io, lower, key);
+        cx.socket.join(key.to_string());
+        if here {
+            return Ok(false);
+        }
+        match roster.arrived(key, lower, username).await {
+            Ok(first) => return Ok(first),
+            Err(e) => {
+                tracing::debug!(error = %e, "roster unavailable: this node's view decides");
+                return Ok(true);
+            }
+        }
+    }
+    let first = !user_in_room(&cx.io, lower, key).await?;
+    cx.socket.join(key.to_string());
+    Ok(first)
+}
+
+/// Takes this socket out of room `key`; `true` when no socket of the user is
+/// left in it on any node (announce `userLeft`).
+async fn depart<A: Adapter>(
+    s: &SocketRef<A>,
+    io: &SocketIo<A>,
+    roster: Option<&Roster>,
+    lower: &str,
+    username: &str,
+    key: &str,
+) -> Result<bool, Error> {
+    if let Some(roster) = roster.filter(|r| r.is_up()) {
+        let _order = roster.lock(key, lower).await;
+        s.leave(key.to_string());
+        if user_in_room_here(io, lower, key) {
+            return Ok(false);
+        }
+        match roster.departed(key, lower, username).await {
+            Ok(last) => return Ok(last),
+            Err(e) => tracing::debug!(error = %e, "roster unavailable: the adapter's view decides"),
+        }
+    }
+    s.leave(key.to_string());
+    Ok(!user_in_room(io, lower, key).await?)
+}
+
+/// Leaves room `key`, and announces `userLeft` when that was the user's
+/// last socket in it.
 async fn announce_left<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
+    roster: Option<&Roster>,
     lower: &str,
     username: &str,
     key: &str,
 ) -> Result<(), Error> {
-    if user_in_room(io, lower, key).await? {
+    if !depart(s, io, roster, lower, username, key).await? {
         return Ok(());
     }
     let Some(name) = room_name_of_key(key) else {
@@ -146,7 +221,11 @@ async fn announce_left<A: Adapter>(
 }
 
 /// A disconnect leaves every room.
-pub async fn on_disconnect<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>) {
+pub async fn on_disconnect<A: Adapter>(
+    s: SocketRef<A>,
+    io: SocketIo<A>,
+    State(st): State<SocketState>,
+) {
     metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);
     let Some(me) = identity(&s) else { return };
     // Let the events still queued for this socket finish first.
@@ -159,11 +238,12 @@ pub async fn on_disconnect<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>) {
         .filter(|r| room_name_of_key(r).is_some())
         .map(|r| r.to_string())
         .collect();
-    s.leave(keys.clone());
     for key in keys {
-        if let Err(e) = announce_left(&s, &io, &me.lower, &me.username, &key).await {
+        let roster = st.roster.as_ref();
+        if let Err(e) = announce_left(&s, &io, roster, &me.lower, &me.username, &key).await {
             tracing::warn!(error = %e, room = key, "could not announce a departure");
         }
     }
+    s.extensions.remove::<super::Departure>();
     tracing::debug!(sid = %s.id, user = %me.username, "socket disconnected");
 }

@@ -8,6 +8,7 @@ mod avatar_sync;
 mod buckets;
 mod chat;
 mod cluster;
+mod delivered;
 mod event;
 mod fanout;
 mod gcra;
@@ -19,15 +20,18 @@ mod notifications;
 mod payload;
 mod presence;
 mod rooms;
+mod roster;
 mod send;
 #[cfg(test)]
 mod test_redis;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use futures::future::BoxFuture;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::SocketRef;
+use socketioxide::extract::{SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use socketioxide_core::adapter::DefinedAdapter;
@@ -44,11 +48,20 @@ use self::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
 use self::limits::RateLimits;
 use self::rooms::{name_key, user_key};
 
+/// Held by a chat socket until its departure is announced, so a graceful
+/// stop can wait for every `userLeft`.
+#[derive(Clone)]
+pub struct Departure(#[allow(dead_code)] Arc<crate::drain::InFlight>);
+
 /// Socket-only state, handed to socketioxide as its state.
 #[derive(Clone)]
 pub struct SocketState {
     pub app: AppState,
     limits: RateLimits,
+    /// Cluster-wide room membership, with Redis.
+    roster: Option<roster::Roster>,
+    /// Recently broadcast messages, for resends.
+    delivered: Arc<delivered::Delivered>,
 }
 
 /// How long a question to every node (who is in a room) waits for the
@@ -66,15 +79,53 @@ const WS_READ_BUFFER: usize = 1024;
 /// The socket.io adapter over Redis, through [`RedisLink`].
 type RedisAdapter<E> = CustomRedisAdapter<E, RedisLink>;
 
+/// This node's sockets, whatever the adapter, for a graceful stop.
+#[derive(Clone)]
+pub struct Sockets(Arc<dyn Fn(bool) -> BoxFuture<'static, ()> + Send + Sync>);
+
+impl Sockets {
+    fn of<A: Adapter>(io: SocketIo<A>) -> Self {
+        Sockets(Arc::new(move |close| {
+            let io = io.clone();
+            Box::pin(async move {
+                if close {
+                    io.close().await;
+                    return;
+                }
+                for ns in CHAT_NAMESPACES.into_iter().chain([NOTIFICATIONS]) {
+                    let Some(op) = io.of(ns) else { continue };
+                    // `local`: the other nodes keep their sockets.
+                    if let Err(e) = op.local().disconnect().await {
+                        tracing::warn!(error = %e, ns, "could not disconnect the sockets");
+                    }
+                }
+            })
+        }))
+    }
+
+    /// Disconnects every socket of this node from the server side: clients
+    /// hear `io server disconnect` and reconnect (to another node).
+    pub async fn disconnect_all(&self) {
+        (self.0)(false).await
+    }
+
+    /// Closes whatever transports are still open.
+    pub async fn close(&self) {
+        (self.0)(true).await
+    }
+}
+
 /// Wraps `router` with the Socket.IO layer: over the Redis adapter when
 /// `REDIS_URL` is set (every node sees every room), else the in-memory one.
-pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
+pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets), Error> {
     let link = match &state.config.redis_url {
         Some(url) => Some(RedisLink::connect(url).await?),
         None => None,
     };
     let st = SocketState {
         limits: RateLimits::new(&state.config.limits, link.clone()),
+        roster: link.clone().map(roster::Roster::new),
+        delivered: Arc::new(delivered::Delivered::new(link.clone())),
         app: state.clone(),
     };
     st.limits.spawn_cleanup();
@@ -87,7 +138,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
             adapter = "in-memory",
             "socket.io ready: this node alone"
         );
-        return Ok(router.layer(layer));
+        return Ok((router.layer(layer), Sockets::of(io)));
     };
     let ctr = RedisAdapterCtr::new_with_driver(
         link.clone(),
@@ -105,6 +156,9 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
         })?;
     }
     link.spawn_watchdog();
+    if let Some(roster) = &st.roster {
+        roster.spawn(io.clone());
+    }
     avatar_sync::follow(&state.avatars, link.clone());
     let check = link.clone();
     state.clients.checks.register_degrading("redis", move || {
@@ -112,7 +166,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
         async move { link.ping().await }
     });
     tracing::info!(?parser, adapter = "redis", redis = %link.addr(), "socket.io ready: rooms shared with every node on this Redis");
-    Ok(router.layer(layer))
+    Ok((router.layer(layer), Sockets::of(io)))
 }
 
 /// Declares the namespaces; what comes back is the adapter's start-up
@@ -133,7 +187,9 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
     let builder = builder
         .with_state(st.clone())
         .req_path(crate::http::detach::SOCKET_IO_PATH)
-        .ws_read_buffer_size(WS_READ_BUFFER);
+        .ws_read_buffer_size(WS_READ_BUFFER)
+        .ping_interval(st.app.config.ping_interval)
+        .ping_timeout(st.app.config.ping_timeout);
     match st.app.config.parser {
         Parser::Json => builder,
         Parser::Msgpack => builder.with_parser(ParserConfig::msgpack()),
@@ -151,9 +207,14 @@ fn count_connection<A: Adapter>(s: &SocketRef<A>) {
     metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).increment(1.0);
 }
 
-async fn setup_chat<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
+async fn setup_chat<A: Adapter>(
+    s: SocketRef<A>,
+    State(st): State<SocketState>,
+) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
     s.extensions.insert(Sequencer::default());
+    s.extensions
+        .insert(Departure(Arc::new(st.app.drain.socket())));
     s.join([user_key(&me.lower), name_key(&me.username)]);
     on(&s, "joinRoom", membership::join_room::<A>);
     on(&s, "join", membership::join_general::<A>);

@@ -1,5 +1,7 @@
 //! `sendMessage`: validation, idempotent resends, attachments, the rate
-//! limit, storing, and fanning the message out (room, mentions, DMs).
+//! limit, storing, and fanning the message out (room, mentions, DMs). A
+//! resend of a message whose broadcast may never have happened (its reply
+//! was lost) broadcasts it then (see `delivered`).
 
 use chat_proto::auth::v1::{GetUserRequest, get_user_request};
 use chat_proto::media::v1::GetMediaRequest;
@@ -12,11 +14,13 @@ use socketioxide::adapter::Adapter;
 
 use crate::error::Error;
 
+use super::delivered;
 use super::event::{Cx, Outcome};
 use super::fanout::{notify_user, to_room};
 use super::input::Input;
 use super::membership::member_key;
 use super::mentions;
+use super::payload::MessageJson;
 use super::rooms::RoomName;
 
 /// The most attachments one message may carry.
@@ -70,7 +74,11 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         &cx.socket.rooms(),
     )?;
     let links = cx.links();
-    let resend = |stored: Message| Ok(json!({ "ok": true, "message": links.message(stored) }));
+    let resend = async |stored: Message| {
+        let message = links.message(stored.clone());
+        deliver_if_lost(&cx, &room, &key, &stored, &message).await;
+        Ok(json!({ "ok": true, "message": message }))
+    };
     // 3. A resend of a stored clientId answers with the stored message. Most
     // sends are not resends, so the common path does not ask first: the
     // store's unique (sender, clientId) index answers "already stored" at
@@ -83,7 +91,7 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     } else {
         asked = true;
         if let Some(stored) = stored_by_client_id(&cx, client_id.as_deref()).await? {
-            return resend(stored);
+            return resend(stored).await;
         }
         attachments(&cx, &attachment_ids).await?
     };
@@ -93,7 +101,7 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         Err(limited) if asked => return Err(limited),
         Err(limited) => {
             return match stored_by_client_id(&cx, client_id.as_deref()).await? {
-                Some(stored) => resend(stored),
+                Some(stored) => resend(stored).await,
                 None => Err(limited),
             };
         }
@@ -109,14 +117,41 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let stored = posted
         .message
         .ok_or_else(|| Error::Internal("the message service answered without a message".into()))?;
-    let message = links.message(stored);
-    if posted.created {
-        to_room(&cx.io, &key, "message", &message).await;
-        notify(&cx, &room, &message.id, &message.content).await;
-    } else {
+    if !posted.created {
         cx.st.limits.refund_message(token).await;
+        return resend(stored).await;
     }
+    let message = links.message(stored);
+    broadcast(&cx, &room, &key, &message).await;
     Ok(json!({ "ok": true, "message": message }))
+}
+
+/// The room's `message`, the notifications, and the mark saying both went.
+async fn broadcast<A: Adapter>(cx: &Cx<A>, room: &RoomName, key: &str, message: &MessageJson) {
+    to_room(&cx.io, key, "message", message).await;
+    notify(cx, room, &message.id, &message.content).await;
+    cx.st.delivered.mark(&message.id).await;
+}
+
+/// A resend found `stored`: broadcast it when it is recent and no node
+/// marked it broadcast (the first attempt's reply was lost).
+async fn deliver_if_lost<A: Adapter>(
+    cx: &Cx<A>,
+    room: &RoomName,
+    key: &str,
+    stored: &Message,
+    message: &MessageJson,
+) {
+    let age_ms = stored
+        .timestamp
+        .as_ref()
+        .map(|ts| chat_common::time::now_millis() - chat_common::time::timestamp_to_millis(ts));
+    let recent = age_ms.is_some_and(|ms| ms < delivered::WINDOW.as_millis() as i64);
+    if !recent || stored.deleted || cx.st.delivered.was_marked(&stored.id).await {
+        return;
+    }
+    tracing::info!(id = %stored.id, "a resend found a message that may never have been broadcast: broadcasting it");
+    broadcast(cx, room, key, message).await;
 }
 
 async fn post<A: Adapter>(

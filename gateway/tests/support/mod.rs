@@ -49,23 +49,29 @@ pub async fn loopback() -> (TcpListener, SocketAddr) {
 pub async fn start(limits: Limits) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let never = std::future::pending::<()>;
+    // Under `MONGO_URI` every stack gets databases of its own, so runs (and
+    // tests within a run) never see each other's users and messages.
+    let run = uuid::Uuid::new_v4().simple().to_string();
 
     let (l, auth_addr) = loopback().await;
     let mut auth = chat_auth::Config::from_env().unwrap();
     auth.listen_addr = auth_addr;
     auth.data_dir = dir.path().to_path_buf();
+    auth.mongo_db = format!("chat_auth_test_{run}");
     tokio::spawn(chat_auth::serve(auth, l, never()));
 
     let (l, message_addr) = loopback().await;
     let mut message = chat_message::Config::from_env().unwrap();
     message.listen_addr = message_addr;
     message.data_dir = dir.path().to_path_buf();
+    message.mongo_db = format!("chat_message_test_{run}");
     tokio::spawn(chat_message::serve(message, l, never()));
 
     let (l, media_addr) = loopback().await;
     let mut media = chat_media::Config::from_env().unwrap();
     media.listen_addr = media_addr;
     media.data_dir = dir.path().to_path_buf();
+    media.mongo_db = format!("chat_media_test_{run}");
     media.max_upload_bytes = limits.media_upload;
     tokio::spawn(chat_media::serve(media, l, never()));
 

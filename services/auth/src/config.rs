@@ -14,6 +14,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// `DATA_DIR`: the embedded store lives at `DATA_DIR/auth.sqlite3`.
     pub data_dir: PathBuf,
+    /// `SHUTDOWN_GRACE_SECS`: once stopping, the bound on the calls in flight.
+    pub shutdown_grace: Duration,
     /// `MONGO_URI`: when set, MongoDB replaces the embedded store.
     pub mongo_uri: Option<String>,
     /// `AUTH_MONGO_DB`: the database this service owns in MongoDB.
@@ -31,6 +33,7 @@ impl Default for Config {
         Config {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: PathBuf::from("./data"),
+            shutdown_grace: chat_common::env::SHUTDOWN_GRACE_DEFAULT,
             mongo_uri: None,
             mongo_db: "chat_auth".into(),
             access_token_ttl: Duration::from_secs(900),
@@ -52,6 +55,7 @@ impl Config {
         Ok(Config {
             listen_addr: vars.socket_addr_or("AUTH_GRPC_ADDR", d.listen_addr)?,
             data_dir: vars.string("DATA_DIR").map_or(d.data_dir, PathBuf::from),
+            shutdown_grace: vars.shutdown_grace()?,
             mongo_uri: vars.string("MONGO_URI"),
             mongo_db: vars.string_or("AUTH_MONGO_DB", &d.mongo_db),
             access_token_ttl: vars.duration_secs_or("ACCESS_TOKEN_TTL_SECS", d.access_token_ttl)?,

@@ -75,16 +75,7 @@ impl From<Error> for Status {
     }
 }
 
-/// Network trouble and elections resolve on their own; callers may retry.
-fn is_transient(e: &mongodb::error::Error) -> bool {
-    use mongodb::error::ErrorKind;
-    matches!(
-        *e.kind,
-        ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. }
-    ) || e.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
-}
+use chat_common::mongo::is_transient;
 
 #[cfg(test)]
 mod tests {

@@ -42,6 +42,13 @@ pub async fn serve(
         config.jwt_issuer.clone(),
         config.access_token_ttl,
     );
+    let probe = {
+        let store = store.clone();
+        chat_common::grpc::probe(move || {
+            let store = store.clone();
+            async move { store.ping().await.map_err(|e| e.to_string()) }
+        })
+    };
     let service = grpc::AuthServiceImpl::new(
         store,
         issuer,
@@ -55,6 +62,10 @@ pub async fn serve(
         listener,
         &[SERVICE_NAME],
         Routes::new(AuthServiceServer::new(service)),
+        chat_common::grpc::Options {
+            probe: Some(probe),
+            grace: config.shutdown_grace,
+        },
         shutdown,
     )
     .await?;

@@ -234,7 +234,16 @@ fn concurrent_signing_key_init_agrees(s: Arc<dyn Store>) -> BoxFuture<'static, (
     })
 }
 
+fn ping_answers(s: Arc<dyn Store>) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        s.ping()
+            .await
+            .expect("a fresh store answers the health probe");
+    })
+}
+
 const CASES: &[Case<dyn Store>] = &[
+    ("ping_answers", ping_answers),
     (
         "create_and_find_ignoring_case",
         create_and_find_ignoring_case,
@@ -263,8 +272,8 @@ const CASES: &[Case<dyn Store>] = &[
 ];
 
 fn main() {
-    // Cargo's scratch space for integration tests; `conformance::run` exits
-    // the process, so per-case temp dirs could never be cleaned on drop.
+    // Cargo's scratch space for integration tests: the trials' stores are
+    // shared `Arc`s the harness drops late, so temp dirs would not do.
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("auth-store-conformance");
     let _ = std::fs::remove_dir_all(&scratch);
 
@@ -292,16 +301,18 @@ fn main() {
             std::process::exit(2);
         }
     };
-    // Held until the process exits so a testcontainers MongoDB stays up.
+    // Held until the trials ran so a testcontainers MongoDB stays up.
     let target = conformance::mongo_target(&rt);
+    let databases = conformance::Databases::default();
     match &target {
         MongoTarget::Available { uri, .. } => {
             let uri = uri.clone();
+            let databases = databases.clone();
             backends.push(Backend {
                 name: "mongodb",
                 make: Arc::new(move || {
                     let uri = uri.clone();
-                    let db = format!("chat_auth_conformance_{}", uuid::Uuid::new_v4().simple());
+                    let db = databases.fresh("chat_auth_conformance");
                     Box::pin(async move {
                         let store = MongoStore::connect(&uri, &db)
                             .await
@@ -313,5 +324,11 @@ fn main() {
         }
         MongoTarget::Unavailable(reason) => skipped.push(("mongodb", reason.clone())),
     }
-    conformance::run(conformance::trials(backends, skipped, CASES))
+    let conclusion = conformance::run(conformance::trials(backends, skipped, CASES));
+    if let MongoTarget::Available { uri, .. } = &target {
+        databases.drop_all(&rt, uri);
+    }
+    // Stops a testcontainers MongoDB, inside the runtime it was started on.
+    rt.block_on(async move { drop(target) });
+    conclusion.exit()
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chat_common::env::Vars;
 
@@ -18,6 +19,8 @@ pub struct Config {
     /// `DATA_DIR`, default `./data`: holds `media.sqlite3`, upload temp files
     /// and (for the in-process S3 server) `objects/`.
     pub data_dir: PathBuf,
+    /// `SHUTDOWN_GRACE_SECS`: once stopping, the bound on the calls in flight.
+    pub shutdown_grace: Duration,
     /// `MONGO_URI`: set → MongoDB, unset → embedded SQLite.
     pub mongo_uri: Option<String>,
     /// `MEDIA_MONGO_DB`, default `chat_media`.
@@ -69,6 +72,7 @@ impl Config {
         Config {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 50053)),
             data_dir: data_dir.into(),
+            shutdown_grace: chat_common::env::SHUTDOWN_GRACE_DEFAULT,
             mongo_uri: None,
             mongo_db: "chat_media".into(),
             s3: S3Config {
@@ -94,6 +98,7 @@ impl Config {
         let d = Config::local(vars.string_or("DATA_DIR", "./data"));
         let config = Config {
             listen_addr: vars.socket_addr_or("MEDIA_GRPC_ADDR", d.listen_addr)?,
+            shutdown_grace: vars.shutdown_grace()?,
             mongo_uri: vars.string("MONGO_URI"),
             mongo_db: vars.string_or("MEDIA_MONGO_DB", &d.mongo_db),
             s3: S3Config {

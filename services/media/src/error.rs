@@ -56,7 +56,11 @@ impl From<Error> for Status {
             Error::NotOwner => Code::PermissionDenied,
             Error::AlreadyExists(_) => Code::AlreadyExists,
             Error::Stream(status) => return status.clone(),
-            Error::Mongo(_) | Error::ObjectStorage(_) => Code::Unavailable,
+            // Only an outage is worth retrying; a refused command or an
+            // unreadable document is a fault of ours, reported as such.
+            Error::Mongo(e) if chat_common::mongo::is_transient(e) => Code::Unavailable,
+            Error::ObjectStorage(_) => Code::Unavailable,
+            Error::Mongo(_) => Code::Internal,
             Error::Config(_)
             | Error::Corrupt(_)
             | Error::Sqlite(_)

@@ -44,10 +44,24 @@ pub async fn serve(
     objects.ensure_bucket().await?;
     let tmp_dir = prepare_tmp_dir(&config.data_dir).await?;
 
+    let probe = {
+        let (store, objects) = (store.clone(), objects.clone());
+        chat_common::grpc::probe(move || {
+            let (store, objects) = (store.clone(), objects.clone());
+            async move {
+                store.ping().await.map_err(|e| format!("store: {e}"))?;
+                objects.ping().await.map_err(|e| format!("S3: {e}"))
+            }
+        })
+    };
     let service = grpc::MediaGrpc::new(store, objects, tmp_dir, config.max_upload_bytes);
     let routes = Routes::new(MediaServiceServer::new(service));
     tracing::info!(addr = %listener.local_addr()?, "media service listening");
-    chat_common::grpc::serve(listener, &[SERVICE_NAME], routes, shutdown).await?;
+    let options = chat_common::grpc::Options {
+        probe: Some(probe),
+        grace: config.shutdown_grace,
+    };
+    chat_common::grpc::serve(listener, &[SERVICE_NAME], routes, options, shutdown).await?;
     Ok(())
 }
 

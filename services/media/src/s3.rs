@@ -88,6 +88,17 @@ impl ObjectStore {
             .await
     }
 
+    /// One HEAD of the bucket, for health: `Ok` when it exists and answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(drop)
+            .map_err(storage_error)
+    }
+
     async fn ensure_bucket_once(&self) -> Result<(), Error> {
         if self
             .client

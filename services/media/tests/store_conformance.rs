@@ -26,6 +26,9 @@ impl Store for InTempDir {
     async fn delete(&self, id: &str) -> Result<bool, Error> {
         self.store.delete(id).await
     }
+    async fn ping(&self) -> Result<(), Error> {
+        self.store.ping().await
+    }
 }
 
 fn record(id: &str, owner: &str, purpose: Purpose) -> MediaRecord {
@@ -113,8 +116,18 @@ fn id_can_be_reused_after_delete(store: Arc<dyn Store>) -> BoxFuture<'static, ()
     })
 }
 
+fn ping_answers(store: Arc<dyn Store>) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        store
+            .ping()
+            .await
+            .expect("a fresh store answers the health probe");
+    })
+}
+
 fn main() {
     let cases: &[Case<dyn Store>] = &[
+        ("ping_answers", ping_answers),
         ("insert_then_get_round_trips", insert_then_get_round_trips),
         ("get_missing_is_none", get_missing_is_none),
         ("duplicate_id_is_rejected", duplicate_id_is_rejected),
@@ -144,18 +157,21 @@ fn main() {
 
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime for the MongoDB probe");
     let target = conformance::mongo_target(&rt);
+    let databases = conformance::Databases::default();
     // Keeps any container alive until the trials have run.
-    let _keep;
+    let (keep, uri_to_clean);
     match target {
         MongoTarget::Available { uri, _container } => {
-            _keep = _container;
+            keep = _container;
+            uri_to_clean = Some(uri.clone());
+            let databases = databases.clone();
             backends.push(Backend {
                 name: "mongo",
                 make: Arc::new(move || {
                     let uri = uri.clone();
+                    // A database per trial keeps cases independent.
+                    let db = databases.fresh("chat_media_test");
                     Box::pin(async move {
-                        // A database per trial keeps cases independent.
-                        let db = format!("chat_media_test_{}", uuid::Uuid::new_v4().simple());
                         let store = MongoStore::connect(&uri, &db)
                             .await
                             .map_err(|e| e.to_string())?;
@@ -165,10 +181,17 @@ fn main() {
             });
         }
         MongoTarget::Unavailable(reason) => {
-            _keep = None;
+            keep = None;
+            uri_to_clean = None;
             skipped.push(("mongo", reason));
         }
     }
 
-    conformance::run(conformance::trials(backends, skipped, cases));
+    let conclusion = conformance::run(conformance::trials(backends, skipped, cases));
+    if let Some(uri) = &uri_to_clean {
+        databases.drop_all(&rt, uri);
+    }
+    // Stops a testcontainers MongoDB, inside the runtime it was started on.
+    rt.block_on(async move { drop(keep) });
+    conclusion.exit()
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chat_common::env::Vars;
 
@@ -15,6 +16,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// `DATA_DIR`: the embedded store lives in `DATA_DIR/message.sqlite3`.
     pub data_dir: PathBuf,
+    /// `SHUTDOWN_GRACE_SECS`: once stopping, the bound on the calls in flight.
+    pub shutdown_grace: Duration,
     /// `MONGO_URI`: when set, MongoDB is the store instead of SQLite.
     pub mongo_uri: Option<String>,
     /// `MESSAGE_MONGO_DB`: the MongoDB database this service owns.
@@ -32,6 +35,7 @@ impl Default for Config {
         Config {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 50052)),
             data_dir: PathBuf::from("./data"),
+            shutdown_grace: chat_common::env::SHUTDOWN_GRACE_DEFAULT,
             mongo_uri: None,
             mongo_db: "chat_message".into(),
             max_message_chars: 4000,
@@ -54,6 +58,7 @@ impl Config {
         let config = Config {
             listen_addr: vars.socket_addr_or("MESSAGE_GRPC_ADDR", d.listen_addr)?,
             data_dir: vars.string("DATA_DIR").map_or(d.data_dir, PathBuf::from),
+            shutdown_grace: vars.shutdown_grace()?,
             mongo_uri: vars.string("MONGO_URI"),
             mongo_db: vars.string_or("MESSAGE_MONGO_DB", &d.mongo_db),
             max_message_chars: vars.positive_or("MAX_MESSAGE_CHARS", d.max_message_chars)?,

@@ -48,7 +48,7 @@ impl From<Error> for Status {
             Error::NotFound(m) => Status::not_found(m),
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
-            Error::Mongo(ref m) if mongo_unreachable(m) => {
+            Error::Mongo(ref m) if chat_common::mongo::is_transient(m) => {
                 tracing::warn!(error = %e, "message store unreachable");
                 Status::new(
                     Code::Unavailable,
@@ -61,17 +61,6 @@ impl From<Error> for Status {
             }
         }
     }
-}
-
-/// Failures that a retry may fix: the server cannot be reached right now.
-fn mongo_unreachable(e: &mongodb::error::Error) -> bool {
-    use mongodb::error::ErrorKind;
-    matches!(
-        *e.kind,
-        ErrorKind::ServerSelection { .. }
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::Io(_)
-    )
 }
 
 #[cfg(test)]

@@ -42,6 +42,14 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
     }
 }
 
+/// Health follows the store.
+fn store_probe(store: Arc<dyn Store>) -> chat_common::grpc::Probe {
+    chat_common::grpc::probe(move || {
+        let store = store.clone();
+        async move { store.ping().await.map_err(|e| e.to_string()) }
+    })
+}
+
 /// Opens the configured store and serves gRPC (with health and reflection,
 /// via `chat_common::grpc::serve`) on `listener` until `shutdown` resolves.
 pub async fn serve(
@@ -55,11 +63,15 @@ pub async fn serve(
         history_default_limit: config.history_default_limit,
         history_max_limit: config.history_max_limit,
     };
+    let options = chat_common::grpc::Options {
+        probe: Some(store_probe(store.clone())),
+        grace: config.shutdown_grace,
+    };
     let service = grpc::MessageGrpc::new(Messages::new(store, limits));
     let routes = Routes::new(MessageServiceServer::new(service));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "message service listening");
     }
-    chat_common::grpc::serve(listener, &[SERVICE_NAME], routes, shutdown).await?;
+    chat_common::grpc::serve(listener, &[SERVICE_NAME], routes, options, shutdown).await?;
     Ok(())
 }

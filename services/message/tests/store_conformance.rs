@@ -128,5 +128,9 @@ fn main() {
     }
     let mut trials = conformance::trials(backends, skipped, conformance_cases::CASES);
     trials.push(persistence_trial());
-    conformance::run(trials)
+    // Each trial's database is dropped when its harness is; the container
+    // is stopped here, inside the runtime it was started on, before exiting.
+    let conclusion = conformance::run(trials);
+    rt.block_on(async move { drop(target) });
+    conclusion.exit()
 }

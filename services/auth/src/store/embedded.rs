@@ -121,6 +121,16 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 #[async_trait]
 impl Store for EmbeddedStore {
+    async fn ping(&self) -> Result<(), Error> {
+        self.call(|c| {
+            Ok(c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        })
+        .await
+        .map(drop)
+    }
+
     async fn create_user(&self, user: &UserRecord) -> Result<(), Error> {
         let user = user.clone();
         self.call(move |c| {

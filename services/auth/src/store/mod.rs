@@ -43,6 +43,9 @@ pub trait Store: Send + Sync {
     /// [`Error::UsernameTaken`].
     async fn create_user(&self, user: &UserRecord) -> Result<(), Error>;
 
+    /// A cheap round trip to the storage, for health: `Ok` when it answers.
+    async fn ping(&self) -> Result<(), Error>;
+
     async fn find_user_by_id(&self, id: &str) -> Result<Option<UserRecord>, Error>;
 
     /// Looks a name up ignoring case.

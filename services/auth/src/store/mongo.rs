@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mongodb::bson::{DateTime, doc};
-use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{
     ClientOptions, CollectionOptions, IndexOptions, ReturnDocument, WriteConcern,
 };
@@ -18,7 +17,6 @@ use super::{SigningKeyRecord, Store, UserRecord};
 use crate::error::Error;
 use crate::validation::username_key;
 
-const DUPLICATE_KEY: i32 = 11000;
 const CURRENT_KEY_SLOT: &str = "current";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -128,12 +126,19 @@ impl MongoStore {
     }
 }
 
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY)
-}
+use chat_common::mongo::is_duplicate_key;
 
 #[async_trait]
 impl Store for MongoStore {
+    async fn ping(&self) -> Result<(), Error> {
+        self.users
+            .client()
+            .database("admin")
+            .run_command(doc! { "ping": 1 })
+            .await?;
+        Ok(())
+    }
+
     async fn create_user(&self, user: &UserRecord) -> Result<(), Error> {
         let d = UserDoc {
             id: user.id.clone(),

@@ -69,6 +69,16 @@ impl EmbeddedStore {
 
 #[async_trait]
 impl Store for EmbeddedStore {
+    async fn ping(&self) -> Result<(), Error> {
+        self.with_conn(|c| {
+            Ok(c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        })
+        .await
+        .map(drop)
+    }
+
     async fn insert(&self, record: &MediaRecord) -> Result<(), Error> {
         let r = record.clone();
         self.with_conn(move |conn| {

@@ -57,6 +57,8 @@ pub struct MediaRecord {
 pub trait Store: Send + Sync {
     /// Adds a record; [`Error::AlreadyExists`] when the id is taken.
     async fn insert(&self, record: &MediaRecord) -> Result<(), Error>;
+    /// A cheap round trip to the storage, for health: `Ok` when it answers.
+    async fn ping(&self) -> Result<(), Error>;
     async fn get(&self, id: &str) -> Result<Option<MediaRecord>, Error>;
     /// Removes a record; returns whether one existed.
     async fn delete(&self, id: &str) -> Result<bool, Error>;

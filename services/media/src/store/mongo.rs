@@ -3,15 +3,12 @@
 
 use async_trait::async_trait;
 use mongodb::bson::doc;
-use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, CollectionOptions, IndexOptions, WriteConcern};
 use mongodb::{Client, Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::{MediaRecord, Store, parse_stored_purpose};
 use crate::error::Error;
-
-const DUPLICATE_KEY: i32 = 11000;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,6 +54,15 @@ impl MongoStore {
 
 #[async_trait]
 impl Store for MongoStore {
+    async fn ping(&self) -> Result<(), Error> {
+        self.media
+            .client()
+            .database("admin")
+            .run_command(doc! { "ping": 1 })
+            .await?;
+        Ok(())
+    }
+
     async fn insert(&self, record: &MediaRecord) -> Result<(), Error> {
         let doc = MediaDoc {
             id: record.id.clone(),
@@ -71,12 +77,10 @@ impl Store for MongoStore {
         };
         match self.media.insert_one(doc).await {
             Ok(_) => Ok(()),
-            Err(e) => match *e.kind {
-                ErrorKind::Write(WriteFailure::WriteError(ref w)) if w.code == DUPLICATE_KEY => {
-                    Err(Error::AlreadyExists(record.id.clone()))
-                }
-                _ => Err(e.into()),
-            },
+            Err(e) if chat_common::mongo::is_duplicate_key(&e) => {
+                Err(Error::AlreadyExists(record.id.clone()))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

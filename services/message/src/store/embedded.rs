@@ -166,6 +166,18 @@ fn get_by_client(conn: &Connection, sender: &str, client_id: &str) -> Result<Opt
 
 #[async_trait]
 impl Store for EmbeddedStore {
+    async fn ping(&self) -> Result<()> {
+        self.read(|conn| {
+            Ok(
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })?,
+            )
+        })
+        .await
+        .map(drop)
+    }
+
     async fn insert(&self, message: Message) -> Result<(Message, bool)> {
         self.write(move |conn| {
             let inserted = conn.prepare_cached(INSERT)?.execute(params![

@@ -24,6 +24,9 @@ pub trait Store: Send + Sync {
     /// `client_id` store exactly one message.
     async fn insert(&self, message: Message) -> Result<(Message, bool)>;
 
+    /// A cheap round trip to the storage, for health: `Ok` when it answers.
+    async fn ping(&self) -> Result<()>;
+
     async fn get(&self, id: &str) -> Result<Option<Message>>;
 
     async fn get_by_client_id(&self, sender: &str, client_id: &str) -> Result<Option<Message>>;

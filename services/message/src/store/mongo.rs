@@ -6,7 +6,6 @@
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{
     Acknowledgment, DatabaseOptions, IndexOptions, ReturnDocument, WriteConcern,
 };
@@ -16,8 +15,6 @@ use serde::{Deserialize, Serialize};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::{Attachment, Deleted, Key, Message, ReadMove, Scan, Unread};
-
-const DUPLICATE_KEY: i32 = 11000;
 
 pub struct MongoStore {
     db: Database,
@@ -184,13 +181,7 @@ impl MongoStore {
     }
 }
 
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    match &*e.kind {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
-        ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
-        _ => false,
-    }
-}
+use chat_common::mongo::is_duplicate_key;
 
 /// Matches positions strictly before `key` in `(ts, id)` order.
 fn before(key: &Key, ts_field: &str, id_field: &str) -> Document {
@@ -210,6 +201,11 @@ fn after(key: &Key, ts_field: &str, id_field: &str) -> Document {
 
 #[async_trait]
 impl Store for MongoStore {
+    async fn ping(&self) -> Result<()> {
+        self.db.run_command(doc! { "ping": 1 }).await?;
+        Ok(())
+    }
+
     async fn insert(&self, message: Message) -> Result<(Message, bool)> {
         let (sender, client_id) = (message.sender.clone(), message.client_id.clone());
         match self
@@ -343,23 +339,58 @@ impl Store for MongoStore {
         })
     }
 
+    /// One aggregation reads the position and counts past it, so a
+    /// `markRead` landing in between cannot pair an old count with a new
+    /// position (two separate reads could).
     async fn unread(&self, room: &str, user: &str) -> Result<Unread> {
-        let position = self
-            .positions
-            .find_one(doc! { "room": room, "user": user })
-            .await?;
-        let mut filter = doc! { "room": room, "sender": { "$ne": user }, "deleted": false };
-        if let Some(p) = &position {
-            let key = Key {
-                ts: p.ts,
-                id: p.message_id.clone(),
-            };
-            filter.extend(after(&key, "ts", "_id"));
-        }
-        let count = self.messages.count_documents(filter).await?;
+        let pipeline = [
+            doc! { "$documents": [{}] },
+            doc! { "$lookup": {
+                "from": self.positions.name(),
+                "pipeline": [{ "$match": { "room": room, "user": user } }, { "$limit": 1 }],
+                "as": "position",
+            } },
+            doc! { "$set": { "position": { "$first": "$position" } } },
+            doc! { "$lookup": {
+                "from": self.messages.name(),
+                "let": {
+                    "ts": { "$ifNull": ["$position.ts", null] },
+                    "id": { "$ifNull": ["$position.message_id", null] },
+                },
+                "pipeline": [
+                    { "$match": { "room": room, "sender": { "$ne": user }, "deleted": false } },
+                    { "$match": { "$expr": { "$or": [
+                        { "$eq": ["$$ts", null] },
+                        { "$gt": ["$ts", "$$ts"] },
+                        { "$and": [{ "$eq": ["$ts", "$$ts"] }, { "$gt": ["$_id", "$$id"] }] },
+                    ] } } },
+                    { "$count": "n" },
+                ],
+                "as": "unread",
+            } },
+            doc! { "$project": {
+                "_id": 0,
+                "last_read": "$position.message_id",
+                "count": { "$ifNull": [{ "$first": "$unread.n" }, 0] },
+            } },
+        ];
+        let mut cursor = self.db.aggregate(pipeline).await?;
+        let row = cursor
+            .try_next()
+            .await?
+            .ok_or_else(|| Error::Corrupt("the unread aggregation returned no row".into()))?;
+        let count = match row.get("count") {
+            Some(mongodb::bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+            Some(mongodb::bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+            other => {
+                return Err(Error::Corrupt(format!(
+                    "the unread aggregation counted {other:?}"
+                )));
+            }
+        };
         Ok(Unread {
             count,
-            last_read: position.map(|p| p.message_id),
+            last_read: row.get_str("last_read").ok().map(str::to_string),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! a fresh [`Harness`] and panics on any deviation.
 
 mod edits;
+mod health;
 mod history;
 mod reads;
 mod sends;
@@ -45,6 +46,7 @@ pub const CASES: &[Case<Harness>] = cases![
     reads::concurrent_marks_keep_the_newest,
     reads::mark_read_needs_a_message_in_the_room,
     reads::unread_counts_skip_own_deleted_and_read,
+    health::ping_answers,
 ];
 
 pub async fn post(h: &Harness, room: &str, sender: &str, content: &str) -> Message {

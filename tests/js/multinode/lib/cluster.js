@@ -101,9 +101,12 @@ process.on('exit', () => {
 });
 
 class Cluster {
-  constructor(name, gateways) {
+  constructor(name, gateways, { gatewayEnv = {}, serviceEnv = {} } = {}) {
     this.name = name;
     this.count = gateways;
+    this.gatewayEnv = gatewayEnv;
+    this.serviceEnv = serviceEnv;
+    this.serviceSpecs = {};
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `chat-multinode-${name}-`));
     this.parser = process.env.CHAT_PARSER || 'json';
     this.redis = null;
@@ -132,13 +135,27 @@ class Cluster {
       const port = await freePort();
       const dataDir = path.join(this.dir, bin);
       fs.mkdirSync(dataDir, { recursive: true });
-      const p = this.spawn(bin, path.join(BIN_DIR, bin), [], { [addrVar]: `127.0.0.1:${port}`, DATA_DIR: dataDir });
-      await waitListening(port, Date.now() + START_TIMEOUT_MS, bin, p);
-      this.services.push(p);
+      this.serviceSpecs[bin] = { port, env: { [addrVar]: `127.0.0.1:${port}`, DATA_DIR: dataDir, ...this.serviceEnv } };
+      this.services.push(await this.startService(bin));
       this.serviceUrls[urlVar] = `http://127.0.0.1:${port}`;
     }
-    for (let i = 0; i < this.count; i += 1) this.gateways.push(await this.startGateway(i));
+    for (let i = 0; i < this.count; i += 1) await this.startGateway(i);
     return this;
+  }
+
+  /** (Re)starts service `bin` (e.g. 'chat-message') on its port and data directory. */
+  async startService(bin) {
+    const { port, env } = this.serviceSpecs[bin];
+    const p = this.spawn(bin, path.join(BIN_DIR, bin), [], env);
+    await waitListening(port, Date.now() + START_TIMEOUT_MS, bin, p);
+    const i = this.services.findIndex((s) => s.name === bin);
+    if (i >= 0) this.services[i] = p;
+    return p;
+  }
+
+  /** The running process of service `bin`. */
+  service(bin) {
+    return this.services.find((s) => s.name === bin);
   }
 
   get redisUrl() {
@@ -166,10 +183,12 @@ class Cluster {
       PORT: String(port),
       REDIS_URL: this.redisUrl,
       ...this.serviceUrls,
+      ...this.gatewayEnv,
     };
     if (process.env.CHAT_PARSER) env.CHAT_PARSER = process.env.CHAT_PARSER;
     const proc = this.spawn(`gateway${i}`, path.join(BIN_DIR, 'chat-gateway'), [], env);
     const gw = { name: `gateway${i}`, url: `http://127.0.0.1:${port}`, proc };
+    this.gateways[i] = gw;
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (proc.exited) throw new Error(`${gw.name} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`);
@@ -180,7 +199,7 @@ class Cluster {
   }
 
   async stop() {
-    for (const p of [...this.gateways.map((g) => g.proc), ...this.services, this.redis]) {
+    for (const p of [...this.gateways.map((g) => g && g.proc), ...this.services, this.redis]) {
       if (p) await p.stop();
       live.delete(p);
     }
@@ -189,8 +208,8 @@ class Cluster {
 }
 
 /** Registers before/after hooks running one cluster for the calling file. */
-function clusterForFile(name, gateways = 2) {
-  const cluster = new Cluster(name, gateways);
+function clusterForFile(name, gateways = 2, options = {}) {
+  const cluster = new Cluster(name, gateways, options);
   before(async () => {
     await cluster.start();
   });
