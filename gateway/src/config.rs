@@ -24,6 +24,19 @@ pub struct Limits {
     pub messages_per_sec: u32,
     pub messages_burst: u32,
     pub notifications_per_sec: u32,
+    /// One WebSocket message or long-polling request body (Engine.IO).
+    pub max_packet_bytes: u64,
+    /// One HTTP JSON request body.
+    pub max_json_body_bytes: usize,
+    /// Every client event of one socket counts against this budget.
+    pub events_per_sec: u32,
+    pub events_burst: u32,
+    /// A socket refused for this long without a pause is disconnected.
+    pub events_flood_disconnect: Duration,
+    /// Events of one socket waiting for their turn.
+    pub max_queued_events: usize,
+    /// Distinct users one message may notify.
+    pub max_mentions: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +49,13 @@ impl Default for Limits {
             messages_per_sec: 10,
             messages_burst: 20,
             notifications_per_sec: 1,
+            max_packet_bytes: 1024 * 1024,
+            max_json_body_bytes: 64 * 1024,
+            events_per_sec: 50,
+            events_burst: 100,
+            events_flood_disconnect: Duration::from_secs(10),
+            max_queued_events: 64,
+            max_mentions: 20,
         }
     }
 }
@@ -49,10 +69,11 @@ pub struct Config {
     pub media_url: String,
     /// Static web app served at `/` with an SPA fallback.
     pub web_dir: Option<PathBuf>,
-    /// Base for media URLs handed to clients; unset → from the request's Host.
+    /// Base for media URLs handed to clients; unset → relative links.
     pub public_url: Option<String>,
-    /// CORS origin (the tutorial's `CLIENT_URL`); unset → any origin.
-    pub client_url: Option<String>,
+    /// The browser origins allowed to call the gateway (the tutorial's
+    /// `CLIENT_URL`, comma-separated); `None` → every origin.
+    pub client_origins: Option<Vec<String>>,
     pub grpc_timeout: Duration,
     /// `SHUTDOWN_GRACE_SECS`: the bound on a graceful stop.
     pub shutdown_grace: Duration,
@@ -85,6 +106,14 @@ impl Config {
             messages_burst: vars.positive_or("RATE_MESSAGES_BURST", d.messages_burst)?,
             notifications_per_sec: vars
                 .positive_or("RATE_NOTIFICATIONS_PER_SEC", d.notifications_per_sec)?,
+            max_packet_bytes: vars.positive_or("MAX_PACKET_BYTES", d.max_packet_bytes)?,
+            max_json_body_bytes: vars.positive_or("MAX_JSON_BODY_BYTES", d.max_json_body_bytes)?,
+            events_per_sec: vars.positive_or("RATE_EVENTS_PER_SEC", d.events_per_sec)?,
+            events_burst: vars.positive_or("RATE_EVENTS_BURST", d.events_burst)?,
+            events_flood_disconnect: vars
+                .duration_ms_or("RATE_EVENTS_DISCONNECT_MS", d.events_flood_disconnect)?,
+            max_queued_events: vars.positive_or("MAX_QUEUED_EVENTS", d.max_queued_events)?,
+            max_mentions: vars.positive_or("MAX_MENTIONS", d.max_mentions)?,
         };
         let parsers = [("json", Parser::Json), ("msgpack", Parser::Msgpack)];
         Ok(Self {
@@ -96,7 +125,7 @@ impl Config {
             public_url: vars
                 .string("PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_string()),
-            client_url: vars.string("CLIENT_URL"),
+            client_origins: origins(vars.string("CLIENT_URL").as_deref())?,
             grpc_timeout: vars.duration_ms_or("GRPC_TIMEOUT_MS", Duration::from_millis(5000))?,
             shutdown_grace: vars.shutdown_grace()?,
             ping_interval: vars.duration_ms_or("PING_INTERVAL_MS", Duration::from_millis(5000))?,
@@ -106,6 +135,36 @@ impl Config {
             limits,
         })
     }
+}
+
+/// `CLIENT_URL` as a list of origins (`scheme://host[:port]`, lower-case,
+/// no trailing slash); blank or `*` → every origin.
+fn origins(client_url: Option<&str>) -> Result<Option<Vec<String>>, Error> {
+    let Some(raw) = client_url else {
+        return Ok(None);
+    };
+    let list: Vec<String> = raw
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if list.is_empty() || list.iter().any(|o| o == "*") {
+        return Ok(None);
+    }
+    for o in &list {
+        let valid = o.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https")
+                && !rest.is_empty()
+                && !rest.contains(['/', '?', '#', '@'])
+                && rest.bytes().all(|b| b.is_ascii_graphic())
+        });
+        if !valid {
+            return Err(Error::Config(format!(
+                "CLIENT_URL: {o:?} is not an origin (scheme://host[:port])"
+            )));
+        }
+    }
+    Ok(Some(list))
 }
 
 #[cfg(test)]
@@ -129,6 +188,32 @@ mod tests {
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         // A frozen server is noticed by clients within 10 s.
         assert!(c.ping_interval + c.ping_timeout <= Duration::from_secs(10));
+        assert!(c.client_origins.is_none());
+        assert_eq!(c.limits.max_packet_bytes, 1 << 20);
+        assert_eq!(c.limits.max_json_body_bytes, 64 << 10);
+        assert_eq!((c.limits.events_per_sec, c.limits.events_burst), (50, 100));
+        assert_eq!(c.limits.events_flood_disconnect, Duration::from_secs(10));
+        assert_eq!(c.limits.max_queued_events, 64);
+        assert_eq!(c.limits.max_mentions, 20);
+    }
+
+    #[test]
+    fn client_url_is_a_list_of_origins() {
+        let c = parse(&[("CLIENT_URL", "https://App.test/, http://localhost:3000")]).unwrap();
+        assert_eq!(
+            c.client_origins.unwrap(),
+            ["https://app.test", "http://localhost:3000"]
+        );
+        assert!(
+            parse(&[("CLIENT_URL", "*")])
+                .unwrap()
+                .client_origins
+                .is_none()
+        );
+        for bad in ["app.test", "http://app.test/x", "ftp://a", "bad\norigin"] {
+            let err = parse(&[("CLIENT_URL", bad)]).unwrap_err().to_string();
+            assert!(err.contains("CLIENT_URL"), "{err}");
+        }
     }
 
     #[test]

@@ -35,34 +35,19 @@ impl AppState {
         })
     }
 
-    /// Base URL for links handed to clients (media, avatars): `PUBLIC_URL`
-    /// when set, else derived from the request's `Host` header. A Host that
-    /// is not a plain `host[:port]` is ignored so a forged header cannot
-    /// inject anything into the links.
-    pub fn public_base(&self, host: Option<&str>, forwarded_proto: Option<&str>) -> String {
-        if let Some(u) = &self.config.public_url {
-            return u.clone();
-        }
-        let host = host.filter(|h| is_host(h)).unwrap_or("localhost");
-        let proto = match forwarded_proto.map(|p| p.trim().to_ascii_lowercase()) {
-            Some(p) if p == "https" => "https",
-            _ => "http",
-        };
-        format!("{proto}://{host}")
+    /// Base of the links handed to clients (media, avatars): `PUBLIC_URL`
+    /// when set, else empty, which makes the links relative (`/media/{id}`).
+    /// Never built from request headers: one user's `Host` or
+    /// `X-Forwarded-Host` must not decide where the links other users
+    /// receive point (PROTOCOL.md § Browsers).
+    pub fn public_base(&self) -> &str {
+        self.config.public_url.as_deref().unwrap_or_default()
     }
 
     /// `{base}/media/{id}`.
     pub fn media_url(&self, base: &str, id: &str) -> String {
         format!("{base}/media/{id}")
     }
-}
-
-fn is_host(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 255
-        && h.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
-        })
 }
 
 #[cfg(test)]
@@ -76,31 +61,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn public_base_prefers_the_configured_url() {
+    async fn links_are_absolute_from_public_url_else_relative() {
         let s = state(Some("https://chat.example.org"));
+        assert_eq!(s.public_base(), "https://chat.example.org");
         assert_eq!(
-            s.public_base(Some("evil.test"), None),
-            "https://chat.example.org"
+            s.media_url(s.public_base(), "m1"),
+            "https://chat.example.org/media/m1"
         );
-    }
-
-    #[tokio::test]
-    async fn public_base_follows_host_and_forwarded_proto() {
         let s = state(None);
-        assert_eq!(
-            s.public_base(Some("localhost:5000"), None),
-            "http://localhost:5000"
-        );
-        assert_eq!(
-            s.public_base(Some("chat.test"), Some("https")),
-            "https://chat.test"
-        );
-        assert_eq!(
-            s.public_base(Some("chat.test"), Some("gopher")),
-            "http://chat.test"
-        );
-        assert_eq!(s.public_base(None, None), "http://localhost");
-        assert_eq!(s.public_base(Some("a.test/x?y"), None), "http://localhost");
-        assert_eq!(s.media_url("http://h", "m1"), "http://h/media/m1");
+        assert_eq!(s.media_url(s.public_base(), "m1"), "/media/m1");
     }
 }

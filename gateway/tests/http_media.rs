@@ -20,10 +20,11 @@ async fn uploads_and_downloads() {
     assert_eq!(file["size"], text.len());
     assert_eq!(file["name"], "page.html");
     let id = file["id"].as_str().unwrap();
-    assert_eq!(file["url"], format!("{}/media/{id}", s.base));
+    // Relative: PUBLIC_URL is unset, and links never follow the Host header.
+    assert_eq!(file["url"], format!("/media/{id}"));
     let res = s
         .http
-        .get(file["url"].as_str().unwrap())
+        .get(s.url(file["url"].as_str().unwrap()))
         .send()
         .await
         .unwrap();
@@ -38,6 +39,8 @@ async fn uploads_and_downloads() {
             .starts_with("attachment")
     );
     assert!(h["cache-control"].to_str().unwrap().contains("max-age"));
+    assert_eq!(h["content-security-policy"], "default-src 'none'; sandbox");
+    assert!(h.contains_key("referrer-policy"));
     assert_eq!(res.bytes().await.unwrap().as_ref(), text.as_slice());
 
     let (status, avatar) = s
@@ -57,7 +60,7 @@ async fn uploads_and_downloads() {
     assert_eq!(me["avatar"], avatar["url"]);
     let res = s
         .http
-        .get(avatar["url"].as_str().unwrap())
+        .get(s.url(avatar["url"].as_str().unwrap()))
         .send()
         .await
         .unwrap();

@@ -42,8 +42,12 @@ pub fn body_error(rejection: BytesRejection) -> Error {
 /// Parses a JSON body, describing what is wrong in words a client developer
 /// can act on (serde's messages, without the line/column noise for one-line
 /// bodies).
+///
+/// The body must be a JSON object: serde would otherwise read a struct from
+/// an array (`["alice","secret"]` as `{username, password}`), a shape no
+/// client is meant to send (PROTOCOL.md § Limits).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(Error::InvalidInput(
             "The request body must be a JSON object".into(),
         ));
@@ -125,6 +129,23 @@ mod tests {
         );
         let (status, _) = call("", None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn only_an_object_is_a_body() {
+        for body in [
+            r#"["alice"]"#,
+            "\"alice\"",
+            "7",
+            "null",
+            " [{\"username\":\"a\"}]",
+        ] {
+            let (status, json) = call(body, Some("application/json")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(json["error"], "The request body must be a JSON object");
+        }
+        let (status, _) = call(" \n{\"username\":\"alice\"}", None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
     }
 
     #[tokio::test]

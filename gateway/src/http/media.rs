@@ -16,6 +16,9 @@ use crate::state::AppState;
 
 /// Ids are immutable, so a year (the longest value caches honour) is safe.
 const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// A file is never a page: no script, no plugin, no form, and a unique
+/// origin if a browser renders it anyway (PROTOCOL.md § HTTP).
+const MEDIA_CSP: &str = "default-src 'none'; sandbox";
 /// Only these are shown inline; SVG and HTML can carry script.
 const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -109,6 +112,10 @@ fn headers(info: &MediaInfo) -> HeaderMap {
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(MEDIA_CSP),
     );
     h.insert(
         header::CACHE_CONTROL,
@@ -249,6 +256,10 @@ mod tests {
         assert_eq!(h[header::CONTENT_TYPE], "image/svg+xml");
         assert_eq!(h[header::CONTENT_LENGTH], "12");
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(
+            h[header::CONTENT_SECURITY_POLICY],
+            "default-src 'none'; sandbox"
+        );
         assert!(
             h[header::CACHE_CONTROL]
                 .to_str()

@@ -4,10 +4,14 @@ mod auth;
 mod bearer;
 mod cors;
 pub mod detach;
+#[cfg(test)]
+mod fuzz;
+mod headers;
 mod health;
 mod json;
 mod media;
 mod metrics;
+mod origin;
 mod trace;
 mod upload;
 mod user;
@@ -25,17 +29,19 @@ pub use bearer::Bearer;
 pub use json::Json;
 pub use user::{PublicBase, UserView};
 
-/// Body limit for the JSON routes: credentials and tokens are tiny.
-const JSON_BODY_LIMIT: usize = 64 * 1024;
 /// Multipart framing and any small extra fields around the file.
 const MULTIPART_SLACK: u64 = 1024 * 1024;
 
 /// The API routes, with the web app (when `WEB_DIR` is set) as fallback.
 pub fn router(state: AppState) -> Router {
+    // A refused upload is read to its end before it is answered, up to
+    // DRAIN_FACTOR times the limit (see `upload`); the file itself is
+    // held to the limit while it streams.
     let upload_limit = state
         .config
         .limits
         .max_upload_bytes
+        .saturating_mul(upload::DRAIN_FACTOR)
         .saturating_add(MULTIPART_SLACK);
     let upload_limit = usize::try_from(upload_limit).unwrap_or(usize::MAX);
     let api = Router::new()
@@ -52,17 +58,22 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::track))
-        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(
+            state.config.limits.max_json_body_bytes,
+        ));
     web::with_fallbacks(api, state.config.web_dir.as_deref()).with_state(state)
 }
 
-/// The layers that wrap the whole app, Socket.IO included: CORS, request
-/// ids and the request span, and outermost [`detach`], so no layer copies a
-/// Socket.IO request's headers before they are re-owned.
+/// The layers that wrap the whole app, Socket.IO included: request ids and
+/// the request span, CORS, the origin allowlist (outside CORS, so a foreign
+/// preflight is refused too), the security headers (on refusals as well),
+/// and outermost [`detach`], so no layer copies a Socket.IO request's
+/// headers before they are re-owned.
 pub fn around(app: Router, config: &Config) -> Result<Router, Error> {
     metrics::install();
-    let app = trace::layer(app);
-    Ok(app
-        .layer(cors::layer(config.client_url.as_deref())?)
-        .layer(detach::layer()))
+    let origins = config.client_origins.as_deref();
+    let app = trace::layer(app).layer(cors::layer(origins)?);
+    let app = origin::guard(app, origins);
+    let app = headers::layer(app, config.public_url.as_deref());
+    Ok(app.layer(detach::layer()))
 }

@@ -1,6 +1,12 @@
 //! `POST /upload`: streams the multipart field `avatar` or `file` chunk by
 //! chunk into `MediaService.Upload`, so a file never sits whole in the
 //! gateway's memory, and enforces `MAX_UPLOAD_BYTES` while it streams.
+//!
+//! A refused upload is answered only once the rest of its body has been
+//! read and discarded (up to [`DRAIN_FACTOR`] times the limit, see
+//! `http::router`): a client still sending when the answer comes and the
+//! connection closes sees a reset (`EPIPE`), not the `413` (PROTOCOL.md §
+//! Browsers).
 
 use std::time::Duration;
 
@@ -24,14 +30,17 @@ use crate::state::AppState;
 /// Chunks in flight between the request body and the gRPC stream: enough
 /// to keep both busy, small enough that memory stays flat.
 const CHANNEL_DEPTH: usize = 8;
-/// How long a client that stopped reading the answer may keep sending the
-/// rest of a refused body before the connection is dropped.
+/// How long a refused body may take to arrive in full before it is
+/// answered anyway (and the connection dropped).
 const DRAIN_FOR: Duration = Duration::from_secs(30);
+/// Bodies up to this many times the upload limit are read to their end
+/// when refused, so the client gets the answer.
+pub const DRAIN_FACTOR: u64 = 4;
 
 pub async fn upload(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
-    Bearer(claims): Bearer,
+    bearer: Result<Bearer, Error>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, Error> {
     let mut multipart = multipart.map_err(|r| {
@@ -40,14 +49,16 @@ pub async fn upload(
             r.body_text()
         ))
     })?;
-    let result = receive(&state, &claims.username, &mut multipart).await;
-    let info = match result {
-        Ok(info) => info,
+    let result = match bearer {
+        Ok(Bearer(claims)) => receive(&state, &claims.username, &mut multipart)
+            .await
+            .map(|info| (claims, info)),
+        Err(e) => Err(e),
+    };
+    let (claims, info) = match result {
+        Ok(done) => done,
         Err(e) => {
-            // Answering before the body is read leaves the client writing
-            // into a closed socket, which most clients report as a reset
-            // instead of showing our answer: read and discard the rest.
-            tokio::spawn(drain(multipart));
+            drain(multipart).await;
             return Err(e);
         }
     };
@@ -190,7 +201,9 @@ async fn drain(mut multipart: Multipart) {
             while let Ok(Some(_)) = field.chunk().await {}
         }
     });
-    let _ = drained.await;
+    if drained.await.is_err() {
+        tracing::debug!("a refused upload was still arriving; answering anyway");
+    }
 }
 
 fn too_large(max: u64) -> Error {

@@ -3,7 +3,6 @@
 use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::HOST;
 use axum::http::request::Parts;
 use chat_proto::auth::v1::User;
 use serde::Serialize;
@@ -32,25 +31,15 @@ impl UserView {
     }
 }
 
-/// The base URL for links in this response (see [`AppState::public_base`]).
+/// The base URL for links in this response (see [`AppState::public_base`]):
+/// configuration only, whatever the request's headers say.
 pub struct PublicBase(pub String);
 
 impl FromRequestParts<AppState> for PublicBase {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        // Behind a proxy the original host wins; over HTTP/2 there is no
-        // Host header, only the URI authority.
-        let host = header("x-forwarded-host")
-            .or_else(|| header(HOST.as_str()))
-            .map(|h| h.split(',').next().unwrap_or(h).trim().to_string())
-            .or_else(|| parts.uri.authority().map(|a| a.to_string()));
-        let proto = header("x-forwarded-proto")
-            .map(|p| p.split(',').next().unwrap_or(p).trim().to_string());
-        Ok(PublicBase(
-            state.public_base(host.as_deref(), proto.as_deref()),
-        ))
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(PublicBase(state.public_base().to_string()))
     }
 }
 

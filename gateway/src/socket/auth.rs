@@ -18,7 +18,7 @@ pub struct Identity {
     /// As registered.
     pub username: String,
     pub lower: String,
-    /// Base for media URLs handed to this socket.
+    /// Base for media URLs handed to this socket (`PUBLIC_URL` or empty).
     pub base_url: String,
 }
 
@@ -43,12 +43,7 @@ pub async fn authenticate<A: Adapter>(
     let claims = st.app.verifier.verify(&token).inspect_err(|_| {
         metrics::counter!("chat_socket_auth_failures_total", "reason" => "invalid").increment(1);
     })?;
-    let headers = &s.req_parts().headers;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let proto = header("x-forwarded-proto")
-        .and_then(|p| p.split(',').next())
-        .map(str::trim);
-    let base_url = st.app.public_base(header("host"), proto);
+    let base_url = st.app.public_base().to_string();
     s.extensions.insert(Arc::new(Identity {
         user_id: claims.sub,
         lower: claims.username.to_ascii_lowercase(),

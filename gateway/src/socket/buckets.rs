@@ -52,7 +52,7 @@ impl LocalBuckets {
         tats.shrink_to_fit();
     }
 
-    fn take_at(&self, key: &str, now: Instant) -> bool {
+    pub(super) fn take_at(&self, key: &str, now: Instant) -> bool {
         let mut tats = self.tats.lock().unwrap_or_else(PoisonError::into_inner);
         let tat = tats.get(key).copied().unwrap_or(now).max(now);
         let new_tat = tat + self.interval;

@@ -1,9 +1,11 @@
 //! How every client event is run: payload extraction that never fails
-//! silently, one event at a time per socket in arrival order, a tracing span,
+//! silently, the socket's event budget and bounded queue (PROTOCOL.md §
+//! Limits), one event at a time per socket in arrival order, a tracing span,
 //! metrics, and the reply (ack, or `chatError` without an ack callback).
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -20,6 +22,7 @@ use crate::error::{Error, ErrorCode};
 
 use super::SocketState;
 use super::auth::{Identity, identity};
+use super::budget::{EventBudget, Verdict};
 use super::payload::Links;
 
 /// What a handler gets to work with.
@@ -111,6 +114,10 @@ async fn run<A, F, Fut>(
         data,
         turn,
     } = inc;
+    let turn = match turn {
+        Ok(turn) => turn,
+        Err(refusal) => return refuse(socket, reply, &name, label, refusal),
+    };
     let Some(me) = identity(&socket) else {
         reply.send(
             &name,
@@ -170,6 +177,61 @@ async fn run<A, F, Fut>(
     .await
 }
 
+/// Why an event was refused before it was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// The socket's event budget is spent.
+    Budget,
+    /// Spent for too long: the socket is disconnected after the answer.
+    Flood,
+    /// Too many of the socket's events are already waiting.
+    Queue,
+}
+
+/// Answers a refused event at once, without waiting for the socket's queue.
+fn refuse<A: Adapter>(
+    socket: SocketRef<A>,
+    reply: Reply<A>,
+    name: &str,
+    label: &'static str,
+    refusal: Refusal,
+) {
+    let reason = match refusal {
+        Refusal::Budget => "budget",
+        Refusal::Flood => "flood",
+        Refusal::Queue => "queue",
+    };
+    metrics::counter!("chat_socket_events_refused_total", "event" => label, "reason" => reason)
+        .increment(1);
+    let text = match refusal {
+        Refusal::Queue => "Too many of your requests are still waiting; wait for their answers",
+        _ => "You are sending too many requests; slow down",
+    };
+    reply.send(name, Err(Error::RateLimited(text.into())));
+    if refusal == Refusal::Flood {
+        tracing::info!(sid = %socket.id, ns = socket.ns(), "socket disconnected for flooding");
+        if let Err(e) = socket.disconnect() {
+            tracing::debug!(error = %e, "could not disconnect a flooding socket");
+        }
+    }
+}
+
+/// Spends the event's token of the socket's budget and takes its place in
+/// the socket's queue; sockets without them (none in practice) pass.
+fn admit<A: Adapter>(s: &Arc<Socket<A>>) -> Result<Turn, Refusal> {
+    if let Some(budget) = s.extensions.get::<Arc<EventBudget>>() {
+        match budget.admit() {
+            Verdict::Admit => {}
+            Verdict::Refuse => return Err(Refusal::Budget),
+            Verdict::Disconnect => return Err(Refusal::Flood),
+        }
+    }
+    match s.extensions.get::<Sequencer>() {
+        Some(q) => q.next().ok_or(Refusal::Queue),
+        None => Ok(Turn::default()),
+    }
+}
+
 fn code_label(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::InvalidInput => "INVALID_INPUT",
@@ -191,7 +253,7 @@ pub struct Incoming<A: Adapter> {
     reply: Reply<A>,
     /// The first argument; `null` when the client sent none (`join`).
     data: Value,
-    turn: Turn,
+    turn: Result<Turn, Refusal>,
 }
 
 impl<A: Adapter> FromMessageParts<A> for Incoming<A> {
@@ -204,14 +266,14 @@ impl<A: Adapter> FromMessageParts<A> for Incoming<A> {
     ) -> Result<Self, Self::Error> {
         let socket = SocketRef::from_message_parts(s, v, ack_id)?;
         let ack = AckSender::from_message_parts(s, v, ack_id)?;
-        let TryData(data) = TryData::<Value>::from_message_parts(s, v, ack_id)?;
-        // Extraction runs synchronously in arrival order: the place to take
-        // a ticket.
-        let turn = s
-            .extensions
-            .get::<Sequencer>()
-            .map(|q| q.next())
-            .unwrap_or_default();
+        // Extraction runs synchronously in arrival order: the place to count
+        // the event and take a ticket. A refused event's payload is never
+        // even decoded, so a flood costs little.
+        let turn = admit(s);
+        let data = match turn {
+            Ok(_) => TryData::<Value>::from_message_parts(s, v, ack_id)?.0,
+            Err(_) => Ok(Value::Null),
+        };
         Ok(Incoming {
             reply: Reply {
                 ack: ack_id.is_some().then_some(ack),
@@ -245,18 +307,67 @@ impl<A: Adapter> Reply<A> {
     }
 }
 
-/// Per-socket FIFO of events: each ticket waits for the one before it.
-#[derive(Clone, Default)]
-pub struct Sequencer(Arc<Mutex<Option<oneshot::Receiver<()>>>>);
+/// Per-socket FIFO of events: each ticket waits for the one before it. At
+/// most `max` tickets (the running event's and those waiting) exist at once.
+#[derive(Clone)]
+pub struct Sequencer {
+    last: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
+    held: Arc<AtomicUsize>,
+    max: usize,
+}
 
 impl Sequencer {
-    pub fn next(&self) -> Turn {
+    /// `max_waiting` events may wait behind the one running.
+    pub fn new(max_waiting: usize) -> Self {
+        Self {
+            last: Arc::default(),
+            held: Arc::default(),
+            max: max_waiting.saturating_add(1),
+        }
+    }
+
+    /// The next place in the queue, or `None` when the queue is full.
+    pub fn next(&self) -> Option<Turn> {
+        let taken = self
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return None;
+        }
+        Some(self.ticket())
+    }
+
+    /// A place after every event queued so far, full queue or not: the
+    /// server's own work (a disconnect's clean-up), never a client's event.
+    pub fn last(&self) -> Turn {
+        self.held.fetch_add(1, Ordering::AcqRel);
+        self.ticket()
+    }
+
+    /// A ticket whose place in `held` is already counted.
+    fn ticket(&self) -> Turn {
         let (done, rx) = oneshot::channel();
-        let prev = self.0.lock().unwrap_or_else(|p| p.into_inner()).replace(rx);
+        let prev = self
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(rx);
         Turn {
             prev,
             _done: Some(done),
+            _held: Some(Held(self.held.clone())),
         }
+    }
+}
+
+/// Gives a queue place back when its turn is dropped.
+struct Held(Arc<AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -266,6 +377,8 @@ pub struct Turn {
     prev: Option<oneshot::Receiver<()>>,
     /// Held, never sent on: dropping it is what wakes the next event.
     _done: Option<oneshot::Sender<()>>,
+    /// Counted in the queue until dropped.
+    _held: Option<Held>,
 }
 
 impl Turn {
@@ -287,11 +400,11 @@ mod tests {
 
     #[tokio::test]
     async fn turns_run_in_ticket_order_whatever_the_scheduling() {
-        let q = Sequencer::default();
+        let q = Sequencer::new(64);
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         // Later tickets are spawned first and the first one is slowest.
-        let turns: Vec<Turn> = (0..5).map(|_| q.next()).collect();
+        let turns: Vec<Turn> = (0..5).map(|_| q.next().unwrap()).collect();
         for (i, turn) in turns.into_iter().enumerate().rev() {
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
@@ -306,5 +419,20 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_and_places_come_back() {
+        let q = Sequencer::new(2);
+        let turns: Vec<Turn> = (0..3).map(|_| q.next().unwrap()).collect();
+        assert!(q.next().is_none(), "one running and two waiting is full");
+        let mut turns = turns.into_iter();
+        let first = turns.next().unwrap().wait().await;
+        drop(first);
+        let again = q.next().expect("a finished event frees its place");
+        assert!(q.next().is_none());
+        drop(turns);
+        drop(again);
+        assert!((0..3).all(|_| q.next().is_some()));
     }
 }

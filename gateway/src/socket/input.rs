@@ -1,6 +1,8 @@
 //! Reading event payloads: shape checks and the input limits, all answered
 //! with `INVALID_INPUT` before anything else happens.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use crate::config::Limits;
@@ -101,7 +103,8 @@ impl<'a> Input<'a> {
         content(self.str(key)?, max)
     }
 
-    /// A list of ids (e.g. attachments), duplicates dropped.
+    /// A list of ids (e.g. attachments), duplicates dropped; linear in the
+    /// ids sent, however many a client sends.
     pub fn ids(&self, key: &str, max: usize) -> Result<Vec<String>, Error> {
         let Some(v) = self.get(key) else {
             return Ok(Vec::new());
@@ -109,11 +112,15 @@ impl<'a> Input<'a> {
         let list = v
             .as_array()
             .ok_or_else(|| Error::InvalidInput(format!("'{key}' must be a list of ids")))?;
+        let mut seen: HashSet<&str> = HashSet::new();
         let mut out: Vec<String> = Vec::new();
         for item in list {
             match item.as_str() {
                 Some(s) if !s.is_empty() && s.len() <= 128 => {
-                    if !out.iter().any(|o| o == s) {
+                    if seen.insert(s) {
+                        if out.len() == max {
+                            return Err(too_many(key, max));
+                        }
                         out.push(s.to_string());
                     }
                 }
@@ -124,13 +131,12 @@ impl<'a> Input<'a> {
                 }
             }
         }
-        if out.len() > max {
-            return Err(Error::InvalidInput(format!(
-                "At most {max} entries are allowed in '{key}'"
-            )));
-        }
         Ok(out)
     }
+}
+
+fn too_many(key: &str, max: usize) -> Error {
+    Error::InvalidInput(format!("At most {max} entries are allowed in '{key}'"))
 }
 
 /// Trims `raw` and checks it holds 1 to `max` Unicode code points.

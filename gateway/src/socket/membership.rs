@@ -230,7 +230,7 @@ pub async fn on_disconnect<A: Adapter>(
     let Some(me) = identity(&s) else { return };
     // Let the events still queued for this socket finish first.
     if let Some(q) = s.extensions.get::<Sequencer>() {
-        let _turn = q.next().wait().await;
+        let _turn = q.last().wait().await;
     }
     let keys: Vec<String> = s
         .rooms()

@@ -4,13 +4,14 @@
 use super::rooms::{is_username, is_username_char};
 
 /// The distinct users named as `@username` in `content`, lower-cased, in
-/// order of first appearance, without `sender`.
+/// order of first appearance, without `sender`; the first `max` of them
+/// (PROTOCOL.md § Limits: a message notifies at most that many users).
 ///
 /// A mention starts at the beginning or after a character that cannot be
 /// part of a username (so `mail@example.org` names nobody), takes the longest
 /// run of username characters, and drops trailing dots so that a mention
 /// ending a sentence still counts.
-pub fn parse(content: &str, sender: &str) -> Vec<String> {
+pub fn parse(content: &str, sender: &str, max: usize) -> Vec<String> {
     let sender = sender.to_ascii_lowercase();
     let mut found: Vec<String> = Vec::new();
     let mut prev: Option<char> = None;
@@ -28,8 +29,12 @@ pub fn parse(content: &str, sender: &str) -> Vec<String> {
         let name = rest[..run_len].trim_end_matches('.');
         if is_username(name) {
             let lower = name.to_ascii_lowercase();
+            // `found` holds at most `max` names: the check stays linear.
             if lower != sender && !found.contains(&lower) {
                 found.push(lower);
+                if found.len() >= max {
+                    break;
+                }
             }
         }
         // Skip the run so `@a@b` cannot start a mention inside a name.
@@ -45,7 +50,7 @@ mod tests {
     use super::parse;
 
     fn p(s: &str) -> Vec<String> {
-        parse(s, "me")
+        parse(s, "me", 20)
     }
 
     #[test]
@@ -90,7 +95,16 @@ mod tests {
     fn case_insensitive_deduplicated_and_never_the_sender() {
         assert_eq!(p("@Bob @bob @BOB"), ["bob"]);
         assert!(p("@me and @ME").is_empty());
-        assert_eq!(parse("@Alice @bob", "ALICE"), ["bob"]);
+        assert_eq!(parse("@Alice @bob", "ALICE", 20), ["bob"]);
+    }
+
+    #[test]
+    fn at_most_max_distinct_users() {
+        let many: String = (0..50).map(|i| format!("@user{i} @user{i} ")).collect();
+        let got = parse(&many, "me", 20);
+        assert_eq!(got.len(), 20);
+        assert_eq!(got[19], "user19");
+        assert_eq!(parse("@bob @bob @carol", "me", 1), ["bob"]);
     }
 
     #[test]

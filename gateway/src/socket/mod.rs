@@ -6,11 +6,14 @@
 mod auth;
 mod avatar_sync;
 mod buckets;
+mod budget;
 mod chat;
 mod cluster;
 mod delivered;
 mod event;
 mod fanout;
+#[cfg(test)]
+mod fuzz;
 mod gcra;
 mod input;
 mod limits;
@@ -42,6 +45,7 @@ use crate::error::Error;
 use crate::state::AppState;
 
 use self::auth::{authenticate, identity};
+use self::budget::EventBudget;
 use self::cluster::RedisLink;
 use self::event::{Sequencer, on, on_unknown};
 use self::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
@@ -183,15 +187,33 @@ fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> 
     inits
 }
 
+/// Binary attachments one packet may announce: the chat events carry none,
+/// and socketioxide's default (10 000) lets one packet hold the socket's
+/// parser open waiting for that many frames.
+const MAX_BINARY_ATTACHMENTS: usize = 16;
+
+/// The packet size cap (PROTOCOL.md § Limits): one WebSocket message
+/// (engineioxide's own default is 64 MiB) or long-polling body, and the
+/// binary attachments of one packet, at most `MAX_PACKET_BYTES`; anything
+/// bigger closes the connection.
 fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> SocketIoBuilder<A> {
+    let max = st.app.config.limits.max_packet_bytes;
+    let max_usize = usize::try_from(max).unwrap_or(usize::MAX);
     let builder = builder
         .with_state(st.clone())
         .req_path(crate::http::detach::SOCKET_IO_PATH)
         .ws_read_buffer_size(WS_READ_BUFFER)
         .ping_interval(st.app.config.ping_interval)
-        .ping_timeout(st.app.config.ping_timeout);
+        .ping_timeout(st.app.config.ping_timeout)
+        .max_payload(max)
+        .ws_max_message_size(max_usize)
+        .ws_max_frame_size(max_usize);
     match st.app.config.parser {
-        Parser::Json => builder,
+        Parser::Json => builder.with_parser(
+            ParserConfig::common()
+                .max_incoming_binary_buf_size(max_usize)
+                .max_incoming_binaries(MAX_BINARY_ATTACHMENTS),
+        ),
         Parser::Msgpack => builder.with_parser(ParserConfig::msgpack()),
     }
 }
@@ -200,6 +222,15 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
 /// tells the client it is connected: handlers registered later (in the
 /// spawned connect handler) could miss the client's first events.
 async fn connected() {}
+
+/// The event budget and bounded queue every socket gets (PROTOCOL.md §
+/// Limits, events per socket).
+fn per_socket_limits<A: Adapter>(s: &SocketRef<A>, st: &SocketState) {
+    let limits = &st.app.config.limits;
+    s.extensions
+        .insert(Sequencer::new(limits.max_queued_events));
+    s.extensions.insert(Arc::new(EventBudget::new(limits)));
+}
 
 fn count_connection<A: Adapter>(s: &SocketRef<A>) {
     metrics::counter!("chat_socket_connections_total", "namespace" => s.ns().to_string())
@@ -212,7 +243,7 @@ async fn setup_chat<A: Adapter>(
     State(st): State<SocketState>,
 ) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
-    s.extensions.insert(Sequencer::default());
+    per_socket_limits(&s, &st);
     s.extensions
         .insert(Departure(Arc::new(st.app.drain.socket())));
     s.join([user_key(&me.lower), name_key(&me.username)]);
@@ -233,9 +264,12 @@ async fn setup_chat<A: Adapter>(
     Ok(())
 }
 
-async fn setup_notifications<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
+async fn setup_notifications<A: Adapter>(
+    s: SocketRef<A>,
+    State(st): State<SocketState>,
+) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
-    s.extensions.insert(Sequencer::default());
+    per_socket_limits(&s, &st);
     s.join(user_key(&me.lower));
     on(
         &s,

@@ -32,8 +32,8 @@ pub struct AttachmentJson {
     pub name: String,
 }
 
-/// Turns media ids into URLs under one base (`PUBLIC_URL` or the handshake's
-/// host).
+/// Turns media ids into URLs under one base (`PUBLIC_URL`, or empty for
+/// relative links).
 #[derive(Clone)]
 pub struct Links<'a> {
     pub state: &'a AppState,
@@ -119,8 +119,8 @@ mod tests {
 
     #[tokio::test]
     async fn maps_every_field_in_the_protocol_shape() {
-        let st = state(None);
-        let base = st.public_base(Some("chat.example:8080"), Some("https"));
+        let st = state(Some("https://chat.example:8080"));
+        let base = st.public_base().to_string();
         let links = Links {
             state: &st,
             base: &base,
@@ -144,7 +144,7 @@ mod tests {
     #[tokio::test]
     async fn absent_optionals_are_null_and_public_url_wins() {
         let st = state(Some("https://chat.example.org"));
-        let base = st.public_base(Some("ignored:1"), None);
+        let base = st.public_base().to_string();
         let links = Links {
             state: &st,
             base: &base,
@@ -166,5 +166,11 @@ mod tests {
         m.avatar_media_id = Some(String::new());
         assert_eq!(links.message(m).avatar, None);
         assert_eq!(links.media("x"), "https://chat.example.org/media/x");
+        let st = state(None);
+        let links = Links {
+            state: &st,
+            base: st.public_base(),
+        };
+        assert_eq!(links.media("x"), "/media/x");
     }
 }

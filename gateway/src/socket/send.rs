@@ -269,7 +269,7 @@ async fn notify<A: Adapter>(cx: &Cx<A>, room: &RoomName, message_id: &str, conte
         notify_user(&cx.io, peer, &note("dm")).await;
         return;
     }
-    let mentioned = mentions::parse(content, &cx.me.lower);
+    let mentioned = mentions::parse(content, &cx.me.lower, cx.st.app.config.limits.max_mentions);
     if mentioned.is_empty() {
         return;
     }

@@ -153,4 +153,56 @@ mod tests {
         assert!(!text_of(&[b"a\xe2", b"\x28\xa1"]));
         assert!(text_of(&[]));
     }
+
+    /// Property-based fuzzing (`PROPTEST_CASES` inputs; `scripts/fuzz` runs
+    /// a million): sniffing never panics, and the streaming text check
+    /// agrees with checking the whole body at once however it is split.
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..600),
+                any::<String>().prop_map(String::into_bytes),
+                // Real signatures followed by anything.
+                (
+                    prop::sample::select(vec![
+                        &b"\x89PNG\r\n\x1a\n"[..],
+                        b"\xff\xd8\xff",
+                        b"GIF89a",
+                        b"RIFF\0\0\0\0WEBPVP8 ",
+                        b"%PDF-",
+                        b"<svg",
+                        b"<!DOCTYPE html>",
+                        b"PK\x03\x04",
+                    ]),
+                    prop::collection::vec(any::<u8>(), 0..64),
+                )
+                    .prop_map(|(head, rest)| [head, &rest].concat()),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn fuzz_sniffing(data in body(), cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6)) {
+                let mut at: Vec<usize> = cuts.iter().map(|i| i.index(data.len() + 1)).collect();
+                at.sort_unstable();
+                let mut check = TextCheck::default();
+                let mut from = 0;
+                for to in at.into_iter().chain([data.len()]) {
+                    check.feed(&data[from..to]);
+                    from = to;
+                }
+                let whole = std::str::from_utf8(&data).is_ok() && !data.contains(&0);
+                prop_assert_eq!(check.is_text(), whole);
+                let head = &data[..data.len().min(HEAD_LEN)];
+                let ct = content_type(head, whole);
+                prop_assert!(!ct.is_empty());
+                if is_avatar_type(&ct) {
+                    prop_assert!(ct.starts_with("image/"));
+                }
+            }
+        }
+    }
 }
