@@ -175,6 +175,7 @@ impl System {
         if gateway_done.is_err() {
             tracing::warn!(grace = ?self.grace, "the gateway was still stopping at the end of the grace period");
         }
+        tracing::info!("stopping the services");
         self.stop_services.cancel();
         let stopped = tokio::time::timeout_at(
             deadline.max(tokio::time::Instant::now()) + SERVICES_AFTER_GATEWAY,
@@ -191,6 +192,7 @@ impl System {
             tracing::warn!(grace = ?self.grace, "components still busy after the grace period; cutting them off");
             self.tasks.abort_all();
         }
+        tracing::info!("every component stopped");
         match early {
             None => Ok(()),
             Some((name, Ok(()))) => Err(Error::Stopped(name)),

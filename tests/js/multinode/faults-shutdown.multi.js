@@ -64,9 +64,12 @@ describe('a gateway stopped gracefully', () => {
     const exited = new Promise((resolve) => gw.proc.child.once('exit', (code, signal) => resolve({ code, signal })));
     const termAt = Date.now();
     gw.proc.child.kill('SIGTERM');
-    const h = await healthz(gw.url);
-    t.diagnostic(`/healthz ${Date.now() - termAt} ms after SIGTERM: ${h.status} ${h.body}`);
-    assert.equal(h.status, 503);
+    let h;
+    const draining = await until('/healthz says draining', async () => {
+      h = await healthz(gw.url);
+      return h.status === 503;
+    }, 1000);
+    t.diagnostic(`/healthz 503 ${draining} ms after SIGTERM: ${h.body}`);
     assert.deepEqual(JSON.parse(h.body), { status: 'draining' });
     // No new session on a draining node.
     await assert.rejects(c.connect(gw, '/chat', { token: bob.token }));

@@ -79,11 +79,15 @@ describe('the one-process chat stopped mid-burst', () => {
     const room = c.uniqueName('st');
     await c.join(u.socket, room);
     const child = server.child;
-    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    let exitedAt;
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      exitedAt = Date.now();
+      resolve({ code, signal });
+    }));
     let termAt;
     const outcomes = await burst(u, room, 'st', 30, 15, () => { termAt = Date.now(); child.kill('SIGTERM'); });
     const exit = await exited;
-    const took = Date.now() - termAt;
+    const took = exitedAt - termAt;
     t.diagnostic(`SIGTERM: reason '${outcomes.reason}', exit ${JSON.stringify(exit)} after ${took} ms, ` +
       `${outcomes.filter((o) => o.res && o.res.ok).length} ok, ${outcomes.filter((o) => o.res && !o.res.ok).length} refused, ` +
       `${outcomes.filter((o) => o.error).length} unanswered (sent after the disconnect)`);
