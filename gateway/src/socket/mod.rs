@@ -20,6 +20,7 @@ mod payload;
 mod presence;
 mod rooms;
 mod send;
+mod sessions;
 #[cfg(test)]
 mod test_redis;
 
@@ -82,6 +83,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
     let Some(link) = link else {
         let (layer, io) = configure(SocketIo::builder(), &st).build_layer();
         namespaces(&io);
+        sessions::follow(&state.verifier.revocations, io, None).await?;
         tracing::info!(
             ?parser,
             adapter = "in-memory",
@@ -104,6 +106,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<Router, Error> {
             )))
         })?;
     }
+    sessions::follow(&state.verifier.revocations, io, Some(link.clone())).await?;
     link.spawn_watchdog();
     avatar_sync::follow(&state.avatars, link.clone());
     let check = link.clone();
@@ -165,6 +168,7 @@ async fn setup_chat<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
     on(&s, "typing", chat::typing::<A>);
     on(&s, "markRead", chat::mark_read::<A>);
     on(&s, "presence", presence::presence::<A>);
+    on(&s, "renewToken", sessions::renew_token::<A>);
     on_unknown(&s);
     s.on_disconnect(membership::on_disconnect::<A>);
     count_connection(&s);
@@ -181,6 +185,7 @@ async fn setup_notifications<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
         "sendNotification",
         notifications::send_notification::<A>,
     );
+    on(&s, "renewToken", sessions::renew_token::<A>);
     on_unknown(&s);
     s.on_disconnect(async |s: SocketRef<A>| {
         metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);
