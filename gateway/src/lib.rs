@@ -11,6 +11,8 @@ pub mod drain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod revocations;
+pub mod session_sync;
 pub mod socket;
 pub mod state;
 pub mod token;
@@ -34,8 +36,9 @@ pub async fn serve(
     {
         let state = state.clone();
         tokio::spawn(async move {
-            if let Err(e) = state.verifier.load(&state.clients).await {
-                tracing::error!(error = %e, "could not load the auth public key");
+            match state.verifier.load(&state.clients).await {
+                Ok(()) => session_sync::spawn(state),
+                Err(e) => tracing::error!(error = %e, "could not load the auth public keys"),
             }
         });
     }

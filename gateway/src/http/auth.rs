@@ -1,10 +1,12 @@
 //! `/register`, `/login`, `/refresh`, `/logout` and `/me`: thin
-//! translations onto the auth service.
+//! translations onto the auth service. Sessions this node ends are
+//! announced at once ([`crate::revocations::Revocations::announce`]).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::header::{RETRY_AFTER, USER_AGENT};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chat_proto::auth::v1::{
     AuthResponse, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest,
@@ -17,6 +19,8 @@ use super::bearer::Bearer;
 use super::json::{Json, body_error, parse};
 use super::user::{PublicBase, UserView};
 use crate::error::Error;
+use crate::revocations::Ending;
+use crate::session_sync::endings;
 use crate::state::AppState;
 
 /// Missing fields become empty strings so the auth service, which owns the
@@ -36,12 +40,51 @@ pub struct RefreshBody {
     refresh_token: String,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutBody {
+    #[serde(default)]
+    refresh_token: String,
+    #[serde(default)]
+    everywhere: bool,
+}
+
+/// The client's `User-Agent`, shown in its session list.
+pub fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A throttled login (429) or saturated password hashing (503) keeps the
+/// auth service's sentence and its `Retry-After`; `None` for anything else.
+pub fn retry_later(status: &tonic::Status) -> Option<Response> {
+    let code = match status.code() {
+        tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => return None,
+    };
+    let after = status.metadata().get("retry-after")?.to_str().ok()?;
+    let after: u64 = after.parse().ok()?;
+    Some(
+        (
+            code,
+            [(RETRY_AFTER, after.to_string())],
+            axum::Json(json!({ "error": status.message() })),
+        )
+            .into_response(),
+    )
+}
+
 const INVALID_CREDENTIALS: &str = "Invalid credentials";
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
 
 pub async fn register(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
+    headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> Result<Response, Error> {
     let res = state
@@ -51,15 +94,20 @@ pub async fn register(
         .register(RegisterRequest {
             username: body.username,
             password: body.password,
+            user_agent: user_agent(&headers),
         })
-        .await?
-        .into_inner();
+        .await;
+    let res = match res {
+        Ok(r) => r.into_inner(),
+        Err(s) => return retry_later(&s).ok_or_else(|| Error::from(s)),
+    };
     Ok((StatusCode::CREATED, session(&state, &base, res)?).into_response())
 }
 
 pub async fn login(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
+    headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> Result<Response, Error> {
     // Whatever is wrong with a name or password, the answer is the same
@@ -71,15 +119,23 @@ pub async fn login(
         .login(LoginRequest {
             username: body.username,
             password: body.password,
+            user_agent: user_agent(&headers),
         })
-        .await
-        .map_err(|s| match Error::from(s) {
-            Error::Unauthorized(_) | Error::InvalidInput(_) | Error::NotFound(_) => {
-                Error::Unauthorized(INVALID_CREDENTIALS.into())
+        .await;
+    let res = match res {
+        Ok(r) => r.into_inner(),
+        Err(s) => {
+            if let Some(later) = retry_later(&s) {
+                return Ok(later);
             }
-            other => other,
-        })?
-        .into_inner();
+            return Err(match Error::from(s) {
+                Error::Unauthorized(_) | Error::InvalidInput(_) | Error::NotFound(_) => {
+                    Error::Unauthorized(INVALID_CREDENTIALS.into())
+                }
+                other => other,
+            });
+        }
+    };
     Ok(session(&state, &base, res)?.into_response())
 }
 
@@ -98,6 +154,7 @@ pub async fn refresh(
             refresh_token: body.refresh_token,
         })
         .await
+        .inspect_err(|s| replayed(&state, s))
         .map_err(|s| match Error::from(s) {
             Error::Unauthorized(_) | Error::InvalidInput(_) | Error::NotFound(_) => {
                 Error::Unauthorized(INVALID_REFRESH.into())
@@ -108,6 +165,26 @@ pub async fn refresh(
     Ok(axum::Json(tokens(pair)).into_response())
 }
 
+/// A refresh token presented again ended its session in the auth service:
+/// every node must drop that session's sockets now.
+fn replayed(state: &AppState, status: &tonic::Status) {
+    let meta = |k| {
+        status
+            .metadata()
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if let (Some(session_id), Some(user_id)) = (meta("ended-session-id"), meta("ended-user-id")) {
+        state.verifier.revocations.announce(vec![Ending {
+            session_id,
+            user_id,
+            reason: "replayed".into(),
+            ended_at_ms: chat_common::time::now_millis(),
+        }]);
+    }
+}
+
 /// Always 204 unless the auth service is unreachable: logging out twice, or
 /// with a token that never existed, is not the client's problem.
 pub async fn logout(
@@ -115,24 +192,34 @@ pub async fn logout(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, Error> {
     let body = body.map_err(body_error)?;
-    let token = if body.iter().all(u8::is_ascii_whitespace) {
-        String::new()
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutBody {
+            refresh_token: String::new(),
+            everywhere: false,
+        }
     } else {
-        parse::<RefreshBody>(&body)?.refresh_token
+        parse::<LogoutBody>(&body)?
     };
-    if !token.is_empty() {
+    if !body.refresh_token.is_empty() {
         let res = state
             .clients
             .auth
             .clone()
             .logout(LogoutRequest {
-                refresh_token: token,
+                refresh_token: body.refresh_token,
+                everywhere: body.everywhere,
             })
             .await;
-        if let Err(s) = res
-            && let e @ (Error::Unavailable(_) | Error::Internal(_)) = Error::from(s)
-        {
-            return Err(e);
+        match res {
+            Ok(ended) => state
+                .verifier
+                .revocations
+                .announce(endings(ended.into_inner())),
+            Err(s) => {
+                if let e @ (Error::Unavailable(_) | Error::Internal(_)) = Error::from(s) {
+                    return Err(e);
+                }
+            }
         }
     }
     Ok(StatusCode::NO_CONTENT)

@@ -1,5 +1,5 @@
 //! `Authorization: Bearer <access token>`, verified with the auth service's
-//! public key. Runs before the body is read, so an unauthenticated upload
+//! public keys and refused once its session ended. Runs before the body is read, so an unauthenticated upload
 //! is refused without receiving the file.
 
 use axum::extract::FromRequestParts;
@@ -23,7 +23,7 @@ impl FromRequestParts<AppState> for Bearer {
             .and_then(|v| v.to_str().ok())
             .and_then(token_of)
             .ok_or_else(|| Error::Unauthorized("No token provided".into()))?;
-        state.verifier.verify(token).map(Bearer)
+        state.verifier.verify(token).await.map(Bearer)
     }
 }
 

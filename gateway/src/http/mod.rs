@@ -12,6 +12,7 @@ mod json;
 mod media;
 mod metrics;
 mod origin;
+mod sessions;
 mod trace;
 mod upload;
 mod user;
@@ -19,7 +20,7 @@ mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -50,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/refresh", post(auth::refresh))
         .route("/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/password", post(sessions::change_password))
+        .route("/sessions", get(sessions::list))
+        .route("/sessions/{id}", delete(sessions::end))
         .route(
             "/upload",
             post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),

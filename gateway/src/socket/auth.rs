@@ -1,9 +1,11 @@
 //! The handshake middleware every namespace runs: the access token from
-//! `auth.token` becomes the socket's [`Identity`].
+//! `auth.token` becomes the socket's [`Identity`], and the socket is bound
+//! to the token's session and expiry (`super::sessions`).
 
 use std::sync::Arc;
 
 use serde_json::Value;
+use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
@@ -27,6 +29,7 @@ pub struct Identity {
 /// the socket's extensions.
 pub async fn authenticate<A: Adapter>(
     s: SocketRef<A>,
+    io: SocketIo<A>,
     State(st): State<SocketState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Error> {
@@ -40,9 +43,10 @@ pub async fn authenticate<A: Adapter>(
         metrics::counter!("chat_socket_auth_failures_total", "reason" => "missing").increment(1);
         return Err(Error::Unauthorized("No token provided".into()));
     };
-    let claims = st.app.verifier.verify(&token).inspect_err(|_| {
+    let claims = st.app.verifier.verify(&token).await.inspect_err(|_| {
         metrics::counter!("chat_socket_auth_failures_total", "reason" => "invalid").increment(1);
     })?;
+    super::sessions::bind(&s, io, &claims);
     let base_url = st.app.public_base().to_string();
     s.extensions.insert(Arc::new(Identity {
         user_id: claims.sub,

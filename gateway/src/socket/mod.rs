@@ -25,6 +25,7 @@ mod presence;
 mod rooms;
 mod roster;
 mod send;
+mod sessions;
 #[cfg(test)]
 mod test_redis;
 
@@ -137,6 +138,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
     let Some(link) = link else {
         let (layer, io) = configure(SocketIo::builder(), &st).build_layer();
         namespaces(&io);
+        sessions::follow(&state.verifier.revocations, io.clone(), None).await?;
         tracing::info!(
             ?parser,
             adapter = "in-memory",
@@ -159,6 +161,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
             )))
         })?;
     }
+    sessions::follow(&state.verifier.revocations, io.clone(), Some(link.clone())).await?;
     link.spawn_watchdog();
     if let Some(roster) = &st.roster {
         roster.spawn(io.clone());
@@ -257,6 +260,7 @@ async fn setup_chat<A: Adapter>(
     on(&s, "typing", chat::typing::<A>);
     on(&s, "markRead", chat::mark_read::<A>);
     on(&s, "presence", presence::presence::<A>);
+    on(&s, "renewToken", sessions::renew_token::<A>);
     on_unknown(&s);
     s.on_disconnect(membership::on_disconnect::<A>);
     count_connection(&s);
@@ -276,6 +280,7 @@ async fn setup_notifications<A: Adapter>(
         "sendNotification",
         notifications::send_notification::<A>,
     );
+    on(&s, "renewToken", sessions::renew_token::<A>);
     on_unknown(&s);
     s.on_disconnect(async |s: SocketRef<A>| {
         metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);

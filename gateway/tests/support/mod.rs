@@ -24,6 +24,8 @@ pub const PNG: &[u8] = &[
 
 pub struct Stack {
     pub base: String,
+    /// The auth service's gRPC URL, for tests that act as an operator.
+    pub auth_url: String,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -85,6 +87,7 @@ pub async fn start(limits: Limits) -> Stack {
 
     let stack = Stack {
         base: format!("http://{gateway_addr}"),
+        auth_url: format!("http://{auth_addr}"),
         http: reqwest::Client::new(),
         _dir: dir,
     };

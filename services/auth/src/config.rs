@@ -26,6 +26,20 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// `JWT_ISSUER`: the `iss` claim tokens carry.
     pub jwt_issuer: String,
+    /// `JWT_AUDIENCE`: the `aud` claim tokens carry.
+    pub jwt_audience: String,
+    /// `HASH_CONCURRENCY`: password hashes computed at once (default: CPUs).
+    pub hash_concurrency: usize,
+    /// `HASH_QUEUE`: hashes that may wait for a slot; past it, UNAVAILABLE.
+    pub hash_queue: usize,
+    /// `LOGIN_MAX_FAILURES`: failed logins per username in the window.
+    pub login_max_failures: usize,
+    /// `LOGIN_FAILURE_WINDOW_SECS`: the window failed logins are counted in.
+    pub login_failure_window: Duration,
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 impl Default for Config {
@@ -39,6 +53,11 @@ impl Default for Config {
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(2_592_000),
             jwt_issuer: "chat".into(),
+            jwt_audience: "chat".into(),
+            hash_concurrency: cpus(),
+            hash_queue: 16,
+            login_max_failures: 10,
+            login_failure_window: Duration::from_secs(900),
         }
     }
 }
@@ -62,6 +81,12 @@ impl Config {
             refresh_token_ttl: vars
                 .duration_secs_or("REFRESH_TOKEN_TTL_SECS", d.refresh_token_ttl)?,
             jwt_issuer: vars.string_or("JWT_ISSUER", &d.jwt_issuer),
+            jwt_audience: vars.string_or("JWT_AUDIENCE", &d.jwt_audience),
+            hash_concurrency: vars.positive_or("HASH_CONCURRENCY", d.hash_concurrency)?,
+            hash_queue: vars.number_or("HASH_QUEUE", d.hash_queue)?,
+            login_max_failures: vars.positive_or("LOGIN_MAX_FAILURES", d.login_max_failures)?,
+            login_failure_window: vars
+                .duration_secs_or("LOGIN_FAILURE_WINDOW_SECS", d.login_failure_window)?,
         })
     }
 
@@ -89,6 +114,10 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(2_592_000));
         assert_eq!(c.jwt_issuer, "chat");
+        assert_eq!(c.jwt_audience, "chat");
+        assert!(c.hash_concurrency >= 1);
+        assert_eq!(c.login_max_failures, 10);
+        assert_eq!(c.login_failure_window, Duration::from_secs(900));
     }
 
     #[test]
@@ -98,12 +127,18 @@ mod tests {
             ("MONGO_URI", "mongodb://db"),
             ("ACCESS_TOKEN_TTL_SECS", "60"),
             ("DATA_DIR", "/srv"),
+            ("JWT_AUDIENCE", "chat-eu"),
+            ("HASH_CONCURRENCY", "2"),
+            ("HASH_QUEUE", "0"),
         ])
         .unwrap();
         assert_eq!(c.listen_addr.port(), 6000);
         assert_eq!(c.mongo_uri.as_deref(), Some("mongodb://db"));
         assert_eq!(c.access_token_ttl, Duration::from_secs(60));
         assert_eq!(c.sqlite_path(), PathBuf::from("/srv/auth.sqlite3"));
+        assert_eq!(c.jwt_audience, "chat-eu");
+        assert_eq!((c.hash_concurrency, c.hash_queue), (2, 0));
+        assert!(parse(&[("HASH_CONCURRENCY", "0")]).is_err());
         assert!(parse(&[("ACCESS_TOKEN_TTL_SECS", "soon")]).is_err());
         assert!(parse(&[("REFRESH_TOKEN_TTL_SECS", "0")]).is_err());
         assert!(parse(&[("AUTH_GRPC_ADDR", "nowhere")]).is_err());

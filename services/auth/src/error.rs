@@ -16,6 +16,17 @@ pub enum Error {
     InvalidRefreshToken,
     #[error("User not found")]
     UserNotFound,
+    #[error("Session not found")]
+    SessionNotFound,
+    #[error("The current password is wrong")]
+    WrongPassword,
+    /// A refresh token presented again: its session has just ended.
+    #[error("Refresh token is unknown, already used or expired; log in again")]
+    Replayed { session_id: String, user_id: String },
+    #[error("Too many failed logins for this username; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    #[error("The server is busy checking passwords; try again in {retry_after_secs} s")]
+    HashBusy { retry_after_secs: u64 },
 
     #[error("configuration: {0}")]
     Config(String),
@@ -48,11 +59,35 @@ impl From<chat_common::env::InvalidVar> for Error {
 
 impl From<Error> for Status {
     fn from(err: Error) -> Status {
+        // These carry metadata the gateway turns into headers or endings.
+        match &err {
+            Error::Replayed {
+                session_id,
+                user_id,
+            } => {
+                let mut s = Status::unauthenticated(err.to_string());
+                insert_meta(&mut s, "ended-session-id", session_id);
+                insert_meta(&mut s, "ended-user-id", user_id);
+                return s;
+            }
+            Error::Throttled { retry_after_secs } => {
+                let mut s = Status::resource_exhausted(err.to_string());
+                insert_meta(&mut s, "retry-after", &retry_after_secs.to_string());
+                return s;
+            }
+            Error::HashBusy { retry_after_secs } => {
+                let mut s = Status::unavailable(err.to_string());
+                insert_meta(&mut s, "retry-after", &retry_after_secs.to_string());
+                return s;
+            }
+            _ => {}
+        }
         let code = match &err {
             Error::InvalidArgument(_) => Code::InvalidArgument,
             Error::UsernameTaken => Code::AlreadyExists,
             Error::InvalidCredentials | Error::InvalidRefreshToken => Code::Unauthenticated,
-            Error::UserNotFound => Code::NotFound,
+            Error::UserNotFound | Error::SessionNotFound => Code::NotFound,
+            Error::WrongPassword => Code::PermissionDenied,
             Error::Mongo(e) if is_transient(e) => Code::Unavailable,
             Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy =>
@@ -77,6 +112,13 @@ impl From<Error> for Status {
 
 use chat_common::mongo::is_transient;
 
+/// Ids and numbers are ASCII; anything else is left out rather than failing.
+fn insert_meta(s: &mut Status, key: &'static str, value: &str) {
+    if let Ok(v) = value.parse() {
+        s.metadata_mut().insert(key, v);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +131,26 @@ mod tests {
         let s = Status::from(Error::InvalidCredentials);
         assert_eq!(s.code(), Code::Unauthenticated);
         assert_eq!(s.message(), "Invalid credentials");
+    }
+
+    #[test]
+    fn throttles_and_replays_carry_metadata() {
+        let s = Status::from(Error::Throttled {
+            retry_after_secs: 42,
+        });
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(s.metadata().get("retry-after").unwrap(), "42");
+        let s = Status::from(Error::HashBusy {
+            retry_after_secs: 1,
+        });
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(s.metadata().get("retry-after").unwrap(), "1");
+        let s = Status::from(Error::Replayed {
+            session_id: "s1".into(),
+            user_id: "u1".into(),
+        });
+        assert_eq!(s.code(), Code::Unauthenticated);
+        assert_eq!(s.metadata().get("ended-session-id").unwrap(), "s1");
     }
 
     #[test]

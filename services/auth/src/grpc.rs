@@ -1,83 +1,132 @@
 //! The `chat.auth.v1.AuthService` implementation: request validation,
-//! password checks and token issuing on top of the [`Store`].
+//! password checks and throttling on top of [`Sessions`] and the [`Store`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use chat_common::time::{millis_to_timestamp, now_millis};
+use chat_common::time::{millis_to_timestamp, now_millis, timestamp_to_millis};
 use chat_proto::auth::v1::auth_service_server::AuthService;
 use chat_proto::auth::v1::{
-    AuthResponse, GetPublicKeyRequest, GetUserRequest, LoginRequest, LogoutRequest, LogoutResponse,
-    PublicKey, RefreshRequest, RegisterRequest, SetAvatarRequest, TokenPair, User,
-    get_user_request,
+    AuthResponse, ChangePasswordRequest, EndSessionRequest, EndedSessions, GetPublicKeyRequest,
+    GetPublicKeysRequest, GetUserRequest, ListEndedSessionsRequest, ListSessionsRequest,
+    ListSessionsResponse, LoginRequest, LogoutRequest, PublicKey, PublicKeys, RefreshRequest,
+    RegisterRequest, RotateSigningKeyRequest, SetAvatarRequest, TokenPair, User, get_user_request,
 };
 use tonic::{Request, Response, Status};
 
 use crate::error::Error;
-use crate::password;
+use crate::keys;
+use crate::password::Hasher;
+use crate::sessions::Sessions;
 use crate::store::{Store, UserRecord};
-use crate::tokens::{self, ALGORITHM_NAME, TokenIssuer};
-use crate::validation::{PASSWORD_MAX, USERNAME_MAX, validate_password, validate_username};
+use crate::throttle::LoginThrottle;
+use crate::tokens::ALGORITHM_NAME;
+use crate::validation::{
+    PASSWORD_MAX, USERNAME_MAX, username_key, validate_password, validate_username,
+};
 
 pub struct AuthServiceImpl {
     store: Arc<dyn Store>,
-    issuer: TokenIssuer,
-    refresh_ttl: Duration,
+    sessions: Arc<Sessions>,
+    hasher: Hasher,
+    throttle: LoginThrottle,
     dummy_hash: String,
 }
 
 impl AuthServiceImpl {
     pub fn new(
-        store: Arc<dyn Store>,
-        issuer: TokenIssuer,
-        refresh_ttl: Duration,
+        sessions: Arc<Sessions>,
+        hasher: Hasher,
+        throttle: LoginThrottle,
         dummy_hash: String,
     ) -> AuthServiceImpl {
         AuthServiceImpl {
-            store,
-            issuer,
-            refresh_ttl,
+            store: sessions.store.clone(),
+            sessions,
+            hasher,
+            throttle,
             dummy_hash,
         }
     }
 
-    async fn issue_pair(&self, user_id: &str, username: &str) -> Result<TokenPair, Error> {
-        let now_ms = now_millis();
-        let claims = self
-            .issuer
-            .claims_for(user_id, username, now_ms.div_euclid(1000));
-        let access_token = self.issuer.sign(&claims)?;
-        let (refresh_token, hash) = tokens::new_refresh_token();
-        let ttl_ms = i64::try_from(self.refresh_ttl.as_millis()).unwrap_or(i64::MAX);
-        self.store
-            .insert_refresh_token(&hash, user_id, now_ms.saturating_add(ttl_ms))
-            .await?;
-        Ok(TokenPair {
-            access_token,
-            refresh_token,
-            access_expires_at: Some(millis_to_timestamp(claims.exp.saturating_mul(1000))),
-        })
+    /// Whether `password` is `user`'s (or, for no user, costs the same).
+    async fn check_password(
+        &self,
+        user: Option<&UserRecord>,
+        password: String,
+    ) -> Result<bool, Error> {
+        let hash = user.map_or_else(|| self.dummy_hash.clone(), |u| u.password_hash.clone());
+        let matches = self.hasher.verify(password, hash).await?;
+        Ok(matches && user.is_some())
     }
 
     async fn login(&self, req: LoginRequest) -> Result<AuthResponse, Error> {
+        let key = username_key(&req.username);
+        let now = now_millis();
+        self.throttle.check(&key, now)?;
         // Oversized input cannot match any account; refusing it before the
         // lookup bounds the work an attacker can ask for and reveals nothing.
         if req.username.chars().count() > USERNAME_MAX
             || req.password.chars().count() > PASSWORD_MAX
         {
+            self.throttle.failed(&key, now);
             return Err(Error::InvalidCredentials);
         }
         let user = self.store.find_user_by_username(&req.username).await?;
-        let hash = user
-            .as_ref()
-            .map_or_else(|| self.dummy_hash.clone(), |u| u.password_hash.clone());
-        let matches = password::verify(req.password, hash).await?;
-        match user {
-            Some(user) if matches => Ok(AuthResponse {
-                tokens: Some(self.issue_pair(&user.id, &user.username).await?),
-                user: Some(to_proto(user)),
-            }),
-            _ => Err(Error::InvalidCredentials),
+        if !self.check_password(user.as_ref(), req.password).await? {
+            self.throttle.failed(&key, now_millis());
+            return Err(Error::InvalidCredentials);
+        }
+        let user = user.ok_or(Error::InvalidCredentials)?;
+        self.throttle.succeeded(&key);
+        Ok(AuthResponse {
+            tokens: Some(self.sessions.start(&user, &req.user_agent).await?),
+            user: Some(to_proto(user)),
+        })
+    }
+
+    async fn change_password(&self, req: ChangePasswordRequest) -> Result<EndedSessions, Error> {
+        let user = self
+            .store
+            .find_user_by_id(&req.user_id)
+            .await?
+            .ok_or(Error::UserNotFound)?;
+        // The caller's own session must be live, or a stolen, ended token
+        // could still change the password.
+        match self.store.find_session(&req.session_id).await? {
+            Some(s) if s.user_id == user.id && s.ended_at_ms.is_none() => {}
+            _ => return Err(Error::InvalidRefreshToken),
+        }
+        validate_password(&req.new_password)?;
+        if req.current_password.chars().count() > PASSWORD_MAX
+            || !self
+                .check_password(Some(&user), req.current_password)
+                .await?
+        {
+            return Err(Error::WrongPassword);
+        }
+        let hash = self.hasher.hash(req.new_password).await?;
+        if !self.store.set_password_hash(&user.id, &hash).await? {
+            return Err(Error::UserNotFound);
+        }
+        tracing::info!(user_id = %user.id, "password changed");
+        self.sessions.end_others(&user.id, &req.session_id).await
+    }
+
+    fn public_keys(&self) -> PublicKeys {
+        let issuer = &self.sessions.issuer;
+        PublicKeys {
+            keys: issuer
+                .keys()
+                .iter()
+                .map(|k| PublicKey {
+                    algorithm: ALGORITHM_NAME.into(),
+                    public_key_pem: k.public_key_pem.clone(),
+                    key_id: k.key_id.clone(),
+                    issuer: issuer.issuer().to_owned(),
+                })
+                .collect(),
+            access_token_ttl_secs: issuer.access_ttl().as_secs(),
+            audience: issuer.audience().to_owned(),
         }
     }
 }
@@ -89,6 +138,13 @@ fn to_proto(user: UserRecord) -> User {
         avatar_media_id: user.avatar_media_id,
         created_at: Some(millis_to_timestamp(user.created_at_ms)),
     }
+}
+
+fn required(value: &str, what: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::InvalidArgument(format!("A {what} is required")));
+    }
+    Ok(())
 }
 
 #[tonic::async_trait]
@@ -112,13 +168,13 @@ impl AuthService for AuthServiceImpl {
         let user = UserRecord {
             id: uuid::Uuid::now_v7().to_string(),
             username: req.username,
-            password_hash: password::hash(req.password).await?,
+            password_hash: self.hasher.hash(req.password).await?,
             avatar_media_id: None,
             created_at_ms: now_millis(),
         };
         self.store.create_user(&user).await?;
         tracing::info!(user_id = %user.id, username = %user.username, "registered");
-        let tokens = self.issue_pair(&user.id, &user.username).await?;
+        let tokens = self.sessions.start(&user, &req.user_agent).await?;
         Ok(Response::new(AuthResponse {
             tokens: Some(tokens),
             user: Some(to_proto(user)),
@@ -137,37 +193,63 @@ impl AuthService for AuthServiceImpl {
         request: Request<RefreshRequest>,
     ) -> Result<Response<TokenPair>, Status> {
         let token = request.into_inner().refresh_token;
-        if token.is_empty() {
-            return Err(Error::InvalidRefreshToken.into());
-        }
-        let hash = tokens::hash_refresh_token(&token);
-        let user_id = self
-            .store
-            .consume_refresh_token(&hash, now_millis())
-            .await?
-            .ok_or(Error::InvalidRefreshToken)?;
-        // A user deleted out-of-band keeps no session.
-        let user = self
-            .store
-            .find_user_by_id(&user_id)
-            .await?
-            .ok_or(Error::InvalidRefreshToken)?;
-        Ok(Response::new(
-            self.issue_pair(&user.id, &user.username).await?,
-        ))
+        Ok(Response::new(self.sessions.refresh(&token).await?))
     }
 
     async fn logout(
         &self,
         request: Request<LogoutRequest>,
-    ) -> Result<Response<LogoutResponse>, Status> {
-        let token = request.into_inner().refresh_token;
-        if !token.is_empty() {
-            self.store
-                .revoke_refresh_token(&tokens::hash_refresh_token(&token))
-                .await?;
-        }
-        Ok(Response::new(LogoutResponse {}))
+    ) -> Result<Response<EndedSessions>, Status> {
+        let req = request.into_inner();
+        Ok(Response::new(
+            self.sessions
+                .logout(&req.refresh_token, req.everywhere)
+                .await?,
+        ))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<ListSessionsRequest>,
+    ) -> Result<Response<ListSessionsResponse>, Status> {
+        let user_id = request.into_inner().user_id;
+        required(&user_id, "user id")?;
+        Ok(Response::new(ListSessionsResponse {
+            sessions: self.sessions.list(&user_id).await?,
+        }))
+    }
+
+    async fn end_session(
+        &self,
+        request: Request<EndSessionRequest>,
+    ) -> Result<Response<EndedSessions>, Status> {
+        let req = request.into_inner();
+        required(&req.user_id, "user id")?;
+        required(&req.session_id, "session id")?;
+        Ok(Response::new(
+            self.sessions.end_one(&req.user_id, &req.session_id).await?,
+        ))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<EndedSessions>, Status> {
+        let req = request.into_inner();
+        required(&req.user_id, "user id")?;
+        required(&req.session_id, "session id")?;
+        Ok(Response::new(self.change_password(req).await?))
+    }
+
+    async fn list_ended_sessions(
+        &self,
+        request: Request<ListEndedSessionsRequest>,
+    ) -> Result<Response<EndedSessions>, Status> {
+        let since = request
+            .into_inner()
+            .since
+            .map_or(0, |t| timestamp_to_millis(&t));
+        Ok(Response::new(self.sessions.ended_since(since).await?))
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
@@ -191,9 +273,7 @@ impl AuthService for AuthServiceImpl {
         request: Request<SetAvatarRequest>,
     ) -> Result<Response<User>, Status> {
         let req = request.into_inner();
-        if req.user_id.is_empty() {
-            return Err(Error::InvalidArgument("A user id is required".into()).into());
-        }
+        required(&req.user_id, "user id")?;
         let media = Some(req.avatar_media_id.as_str()).filter(|m| !m.is_empty());
         let user = self
             .store
@@ -207,12 +287,24 @@ impl AuthService for AuthServiceImpl {
         &self,
         _request: Request<GetPublicKeyRequest>,
     ) -> Result<Response<PublicKey>, Status> {
-        let key = self.issuer.key();
-        Ok(Response::new(PublicKey {
-            algorithm: ALGORITHM_NAME.into(),
-            public_key_pem: key.public_key_pem.clone(),
-            key_id: key.key_id.clone(),
-            issuer: self.issuer.issuer().to_owned(),
-        }))
+        let current = self.public_keys().keys.into_iter().next();
+        Ok(Response::new(current.ok_or_else(|| {
+            Status::from(Error::Key("no signing key".into()))
+        })?))
+    }
+
+    async fn get_public_keys(
+        &self,
+        _request: Request<GetPublicKeysRequest>,
+    ) -> Result<Response<PublicKeys>, Status> {
+        Ok(Response::new(self.public_keys()))
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        _request: Request<RotateSigningKeyRequest>,
+    ) -> Result<Response<PublicKeys>, Status> {
+        keys::rotate(self.store.as_ref(), &self.sessions.issuer).await?;
+        Ok(Response::new(self.public_keys()))
     }
 }

@@ -1,9 +1,11 @@
 //! The auth service (`chat.auth.v1.AuthService`). It owns users and their
-//! argon2id password hashes, single-use refresh tokens (stored hashed), and
-//! the Ed25519 key that signs access tokens; nobody else can mint a token.
+//! argon2id password hashes, sessions with their rotating refresh tokens
+//! (stored hashed), failed-login counts, and the Ed25519 keys that sign
+//! access tokens; nobody else can mint a token.
 //! Storage is a SQLite file by default or MongoDB when `MONGO_URI` is set.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use chat_proto::auth::v1::auth_service_server::AuthServiceServer;
 use tokio::net::TcpListener;
@@ -12,9 +14,12 @@ use tonic::service::Routes;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod keys;
 pub mod password;
+pub mod sessions;
 pub mod signing_key;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod validation;
 
@@ -24,7 +29,20 @@ pub use error::Error;
 /// The fully qualified gRPC service name, as health checks report it.
 pub use chat_proto::auth::v1::auth_service_server::SERVICE_NAME;
 
-/// Opens the configured store, loads (or creates) the signing key and serves
+/// `chat-auth rotate-signing-key`: makes a fresh key current in the store;
+/// running services pick it up within [`keys::RELOAD_EVERY`]. Returns its `kid`.
+pub async fn rotate_signing_key(config: &Config) -> Result<String, Error> {
+    let store = store::open(config).await?;
+    let records = store
+        .rotate_signing_key(&signing_key::generate(chat_common::time::now_millis())?)
+        .await?;
+    records
+        .first()
+        .map(|k| k.key_id.clone())
+        .ok_or_else(|| Error::Key("rotation stored no key".into()))
+}
+
+/// Opens the configured store, loads (or creates) the signing keys and serves
 /// gRPC with health and reflection on `listener` until `shutdown` resolves.
 pub async fn serve(
     config: Config,
@@ -32,16 +50,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let store = store::open(&config).await?;
-    let now = chat_common::time::now_millis();
-    let key = store
-        .signing_key_get_or_init(&signing_key::generate(now)?)
-        .await?;
-    tracing::info!(key_id = %key.key_id, "token signing key loaded");
-    let issuer = tokens::TokenIssuer::new(
-        signing_key::KeyMaterial::from_record(&key)?,
+    let keys = keys::load(store.as_ref()).await?;
+    if let Some(current) = keys.first() {
+        tracing::info!(key_id = %current.key_id, live_keys = keys.len(), "token signing keys loaded");
+    }
+    let issuer = Arc::new(tokens::TokenIssuer::new(
+        keys,
         config.jwt_issuer.clone(),
+        config.jwt_audience.clone(),
         config.access_token_ttl,
-    );
+    )?);
+    keys::spawn_reload(store.clone(), issuer.clone());
     let probe = {
         let store = store.clone();
         chat_common::grpc::probe(move || {
@@ -49,10 +68,19 @@ pub async fn serve(
             async move { store.ping().await.map_err(|e| e.to_string()) }
         })
     };
-    let service = grpc::AuthServiceImpl::new(
+    let sessions = Arc::new(sessions::Sessions {
         store,
         issuer,
-        config.refresh_token_ttl,
+        refresh_ttl: config.refresh_token_ttl,
+    });
+    sessions.spawn_sweeper();
+    let throttle =
+        throttle::LoginThrottle::new(config.login_max_failures, config.login_failure_window);
+    throttle.spawn_sweeper();
+    let service = grpc::AuthServiceImpl::new(
+        sessions,
+        password::Hasher::new(config.hash_concurrency, config.hash_queue),
+        throttle,
         password::dummy_hash().await?,
     );
     if let Ok(addr) = listener.local_addr() {

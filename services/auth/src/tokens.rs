@@ -1,6 +1,7 @@
 //! Access tokens (EdDSA JWTs) and refresh tokens (opaque random strings
 //! stored only as their SHA-256, so a leaked database cannot mint sessions).
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::Engine;
@@ -20,59 +21,109 @@ pub struct Claims {
     /// The user id.
     pub sub: String,
     pub username: String,
+    /// The session id.
+    pub sid: String,
+    pub aud: String,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
 }
 
+/// The live keys, current (the one that signs) first.
+pub type KeyRing = Arc<Vec<KeyMaterial>>;
+
 pub struct TokenIssuer {
-    key: KeyMaterial,
+    keys: RwLock<KeyRing>,
     issuer: String,
+    audience: String,
     access_ttl: Duration,
 }
 
 impl TokenIssuer {
-    pub fn new(key: KeyMaterial, issuer: String, access_ttl: Duration) -> TokenIssuer {
-        TokenIssuer {
-            key,
-            issuer,
-            access_ttl,
+    /// `keys` must hold at least the current key.
+    pub fn new(
+        keys: Vec<KeyMaterial>,
+        issuer: String,
+        audience: String,
+        access_ttl: Duration,
+    ) -> Result<TokenIssuer, Error> {
+        if keys.is_empty() {
+            return Err(Error::Key("no signing key".into()));
         }
+        Ok(TokenIssuer {
+            keys: RwLock::new(Arc::new(keys)),
+            issuer,
+            audience,
+            access_ttl,
+        })
     }
 
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    pub fn key(&self) -> &KeyMaterial {
-        &self.key
+    pub fn audience(&self) -> &str {
+        &self.audience
     }
 
-    /// Claims for a token issued at `now_secs` (Unix seconds).
-    pub fn claims_for(&self, user_id: &str, username: &str, now_secs: i64) -> Claims {
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// The live keys, current first.
+    pub fn keys(&self) -> KeyRing {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Swaps in a new key ring (after a rotation, here or by another replica).
+    pub fn set_keys(&self, keys: Vec<KeyMaterial>) -> Result<(), Error> {
+        if keys.is_empty() {
+            return Err(Error::Key("no signing key".into()));
+        }
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+        Ok(())
+    }
+
+    /// Claims for a token of session `sid` issued at `now_secs` (Unix seconds).
+    pub fn claims_for(&self, user_id: &str, username: &str, sid: &str, now_secs: i64) -> Claims {
         let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX);
         Claims {
             sub: user_id.to_owned(),
             username: username.to_owned(),
+            sid: sid.to_owned(),
+            aud: self.audience.clone(),
             iat: now_secs,
             exp: now_secs.saturating_add(ttl),
             iss: self.issuer.clone(),
         }
     }
 
+    /// Signs with the current key, naming it in the `kid` header.
     pub fn sign(&self, claims: &Claims) -> Result<String, Error> {
+        let keys = self.keys();
+        let key = keys
+            .first()
+            .ok_or_else(|| Error::Key("no signing key".into()))?;
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.key.key_id.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &self.key.encoding)?)
+        header.kid = Some(key.key_id.clone());
+        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
     }
 
-    /// Checks signature, issuer and expiry (no leeway).
+    /// Checks the key named by `kid`, signature, issuer, audience and expiry
+    /// (no leeway).
     pub fn verify(&self, token: &str) -> Result<Claims, Error> {
+        let kid = jsonwebtoken::decode_header(token)?.kid;
+        let keys = self.keys();
+        let key = keys
+            .iter()
+            .find(|k| Some(&k.key_id) == kid.as_ref())
+            .ok_or_else(|| Error::Key("token names no live key".into()))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.leeway = 0;
-        Ok(jsonwebtoken::decode::<Claims>(token, &self.key.decoding, &validation)?.claims)
+        Ok(jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)?.claims)
     }
 }
 
@@ -97,7 +148,13 @@ mod tests {
 
     fn issuer() -> TokenIssuer {
         let key = KeyMaterial::from_record(&generate(0).unwrap()).unwrap();
-        TokenIssuer::new(key, "chat".into(), Duration::from_secs(900))
+        TokenIssuer::new(
+            vec![key],
+            "chat".into(),
+            "chat".into(),
+            Duration::from_secs(900),
+        )
+        .unwrap()
     }
 
     fn now() -> i64 {
@@ -107,23 +164,26 @@ mod tests {
     #[test]
     fn round_trip_and_header() {
         let t = issuer();
-        let claims = t.claims_for("0190-user", "Alice", now());
+        let claims = t.claims_for("0190-user", "Alice", "s1", now());
         assert_eq!(claims.exp - claims.iat, 900);
         let jwt = t.sign(&claims).unwrap();
         assert_eq!(t.verify(&jwt).unwrap(), claims);
         let header = jsonwebtoken::decode_header(&jwt).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
-        assert_eq!(header.kid.as_deref(), Some(t.key().key_id.as_str()));
+        assert_eq!(header.kid.as_deref(), Some(t.keys()[0].key_id.as_str()));
+        assert_eq!(claims.sid, "s1");
+        assert_eq!(claims.aud, "chat");
     }
 
     #[test]
     fn verifies_with_only_the_public_pem() {
         let t = issuer();
-        let jwt = t.sign(&t.claims_for("u1", "bob", now())).unwrap();
+        let jwt = t.sign(&t.claims_for("u1", "bob", "s1", now())).unwrap();
         // What an outside verifier does with GetPublicKey's answer.
-        let key = DecodingKey::from_ed_pem(t.key().public_key_pem.as_bytes()).unwrap();
+        let key = DecodingKey::from_ed_pem(t.keys()[0].public_key_pem.as_bytes()).unwrap();
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_issuer(&["chat"]);
+        v.set_audience(&["chat"]);
         let data = jsonwebtoken::decode::<Claims>(&jwt, &key, &v).unwrap();
         assert_eq!(data.claims.sub, "u1");
         assert_eq!(data.claims.username, "bob");
@@ -132,7 +192,7 @@ mod tests {
     #[test]
     fn rejects_expired_foreign_and_wrong_issuer() {
         let t = issuer();
-        let mut claims = t.claims_for("u1", "bob", now() - 1000);
+        let mut claims = t.claims_for("u1", "bob", "s1", now() - 1000);
         assert!(claims.exp < now());
         let expired = t.sign(&claims).unwrap();
         let err = t.verify(&expired).unwrap_err();
@@ -142,12 +202,35 @@ mod tests {
         );
 
         let other = issuer();
-        let foreign = other.sign(&other.claims_for("u1", "bob", now())).unwrap();
+        let foreign = other
+            .sign(&other.claims_for("u1", "bob", "s1", now()))
+            .unwrap();
         assert!(t.verify(&foreign).is_err());
 
-        claims = t.claims_for("u1", "bob", now());
+        claims = t.claims_for("u1", "bob", "s1", now());
         claims.iss = "someone-else".into();
         assert!(t.verify(&t.sign(&claims).unwrap()).is_err());
+
+        claims = t.claims_for("u1", "bob", "s1", now());
+        claims.aud = "another-app".into();
+        assert!(t.verify(&t.sign(&claims).unwrap()).is_err());
+    }
+
+    #[test]
+    fn rotated_keys_sign_new_and_verify_old() {
+        let t = issuer();
+        let old = t.sign(&t.claims_for("u1", "bob", "s1", now())).unwrap();
+        let next = KeyMaterial::from_record(&generate(1).unwrap()).unwrap();
+        let next_id = next.key_id.clone();
+        let mut ring: Vec<KeyMaterial> = vec![next];
+        ring.push(KeyMaterial::from_record(&generate(2).unwrap()).unwrap());
+        // A ring without the old key refuses its tokens…
+        t.set_keys(ring).unwrap();
+        assert!(t.verify(&old).is_err());
+        let fresh = t.sign(&t.claims_for("u1", "bob", "s1", now())).unwrap();
+        let header = jsonwebtoken::decode_header(&fresh).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(next_id.as_str()));
+        assert!(t.verify(&fresh).is_ok());
     }
 
     #[test]

@@ -69,9 +69,13 @@ async fn register(
     p: &str,
 ) -> Result<AuthResponse, tonic::Status> {
     let (username, password) = creds(u, p);
-    c.register(RegisterRequest { username, password })
-        .await
-        .map(|r| r.into_inner())
+    c.register(RegisterRequest {
+        username,
+        password,
+        ..Default::default()
+    })
+    .await
+    .map(|r| r.into_inner())
 }
 
 async fn login(
@@ -80,9 +84,13 @@ async fn login(
     p: &str,
 ) -> Result<AuthResponse, tonic::Status> {
     let (username, password) = creds(u, p);
-    c.login(LoginRequest { username, password })
-        .await
-        .map(|r| r.into_inner())
+    c.login(LoginRequest {
+        username,
+        password,
+        ..Default::default()
+    })
+    .await
+    .map(|r| r.into_inner())
 }
 
 /// What the gateway does: verify with nothing but GetPublicKey's answer.
@@ -94,6 +102,7 @@ fn verify(token: &str, key: &PublicKey) -> Result<Claims, jsonwebtoken::errors::
     let decoding = DecodingKey::from_ed_pem(key.public_key_pem.as_bytes())?;
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_issuer(&[&key.issuer]);
+    validation.set_audience(&["chat"]);
     Ok(jsonwebtoken::decode::<Claims>(token, &decoding, &validation)?.claims)
 }
 
@@ -184,27 +193,59 @@ async fn refresh_rotates_and_logout_revokes() {
     assert_eq!(verify(&pair2.access_token, &key).unwrap().username, "bob");
     assert!(pair2.access_expires_at.is_some());
 
-    let err = c.refresh(refresh(&r1)).await.unwrap_err();
-    assert_eq!(err.code(), Code::Unauthenticated);
     for bogus in ["", "not-a-token"] {
         assert_eq!(
             c.refresh(refresh(bogus)).await.unwrap_err().code(),
             Code::Unauthenticated
         );
     }
+    // r1 again is a replay: the whole session ends, the newer token too,
+    // and the answer names the ended session for the gateways.
+    let err = c.refresh(refresh(&r1)).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let sid = verify(&pair2.access_token, &key).unwrap().sid;
+    assert_eq!(
+        err.metadata()
+            .get("ended-session-id")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        sid
+    );
+    assert_eq!(
+        c.refresh(refresh(&pair2.refresh_token))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
 
-    // Two racing refreshes with one token: exactly one wins.
-    let r2 = pair2.refresh_token;
+    // Two racing refreshes with one token: at most one wins (the loser's
+    // attempt looks like a replay and ends the session).
+    let r2 = login(&mut c, "bob", "hunter2hunter2")
+        .await
+        .unwrap()
+        .tokens
+        .unwrap()
+        .refresh_token;
     let (mut a, mut b) = (c.clone(), c.clone());
     let (ra, rb) = tokio::join!(a.refresh(refresh(&r2)), b.refresh(refresh(&r2)));
     let winners: Vec<_> = [ra, rb].into_iter().filter_map(Result::ok).collect();
     assert_eq!(winners.len(), 1);
-    let r3 = winners[0].get_ref().refresh_token.clone();
 
+    let r3 = login(&mut c, "bob", "hunter2hunter2")
+        .await
+        .unwrap()
+        .tokens
+        .unwrap()
+        .refresh_token;
     let logout = |t: &str| LogoutRequest {
         refresh_token: t.to_owned(),
+        everywhere: false,
     };
-    c.logout(logout(&r3)).await.unwrap();
+    let ended = c.logout(logout(&r3)).await.unwrap().into_inner();
+    assert_eq!(ended.sessions.len(), 1);
+    assert_eq!(ended.sessions[0].reason, "logout");
     assert_eq!(
         c.refresh(refresh(&r3)).await.unwrap_err().code(),
         Code::Unauthenticated

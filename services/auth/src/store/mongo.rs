@@ -1,4 +1,4 @@
-//! The MongoDB store: collections `users`, `refresh_tokens` and
+//! The MongoDB store: collections `users`, `sessions`, `session_tokens` and
 //! `signing_keys` in the service's own database. Indexes are created
 //! idempotently on connect. Every write waits for a journaled majority, since
 //! a lost user, a lost revocation or a lost key would all be visible bugs.
@@ -13,11 +13,14 @@ use mongodb::options::{
 use mongodb::{Client, Collection, IndexModel};
 use serde::{Deserialize, Serialize};
 
-use super::{SigningKeyRecord, Store, UserRecord};
+use super::{
+    NewRefreshToken, Rotation, SessionRecord, SigningKeyRecord, Store, UserRecord, reason,
+};
 use crate::error::Error;
 use crate::validation::username_key;
 
 const CURRENT_KEY_SLOT: &str = "current";
+const PREVIOUS_KEY_SLOT: &str = "previous";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct UserDoc {
@@ -45,11 +48,42 @@ impl From<UserDoc> for UserRecord {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct RefreshTokenDoc {
-    hash: String,
+struct SessionDoc {
+    #[serde(rename = "_id")]
+    id: String,
     user_id: String,
+    created_at: i64,
+    last_used_at: i64,
+    user_agent: String,
+    #[serde(default)]
+    ended_at: Option<i64>,
+    #[serde(default)]
+    end_reason: Option<String>,
+}
+
+impl From<SessionDoc> for SessionRecord {
+    fn from(d: SessionDoc) -> SessionRecord {
+        SessionRecord {
+            id: d.id,
+            user_id: d.user_id,
+            created_at_ms: d.created_at,
+            last_used_at_ms: d.last_used_at,
+            user_agent: d.user_agent,
+            ended_at_ms: d.ended_at,
+            end_reason: d.end_reason,
+        }
+    }
+}
+
+/// Used tokens stay until they expire: presenting one again is a replay.
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionTokenDoc {
+    hash: String,
+    session_id: String,
     /// A BSON date so the TTL index can expire it.
     expires_at: DateTime,
+    #[serde(default)]
+    used_at: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,7 +97,8 @@ struct SigningKeyDoc {
 
 pub struct MongoStore {
     users: Collection<UserDoc>,
-    refresh_tokens: Collection<RefreshTokenDoc>,
+    sessions: Collection<SessionDoc>,
+    tokens: Collection<SessionTokenDoc>,
     signing_keys: Collection<SigningKeyDoc>,
 }
 
@@ -79,7 +114,8 @@ impl MongoStore {
         let opts = CollectionOptions::builder().write_concern(durable).build();
         let store = MongoStore {
             users: db.collection_with_options("users", opts.clone()),
-            refresh_tokens: db.collection_with_options("refresh_tokens", opts.clone()),
+            sessions: db.collection_with_options("sessions", opts.clone()),
+            tokens: db.collection_with_options("session_tokens", opts.clone()),
             signing_keys: db.collection_with_options("signing_keys", opts),
         };
         store.ensure_indexes().await?;
@@ -101,7 +137,20 @@ impl MongoStore {
                     .build(),
             )
             .await?;
-        self.refresh_tokens
+        self.sessions
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "last_used_at": -1 })
+                    .build(),
+            )
+            .await?;
+        self.sessions
+            .create_index(IndexModel::builder().keys(doc! { "ended_at": 1 }).build())
+            .await?;
+        self.tokens
+            .create_index(IndexModel::builder().keys(doc! { "session_id": 1 }).build())
+            .await?;
+        self.tokens
             .create_index(
                 IndexModel::builder()
                     .keys(doc! { "hash": 1 })
@@ -109,7 +158,7 @@ impl MongoStore {
                     .build(),
             )
             .await?;
-        self.refresh_tokens
+        self.tokens
             .create_index(
                 IndexModel::builder()
                     .keys(doc! { "expires_at": 1 })
@@ -127,6 +176,58 @@ impl MongoStore {
 }
 
 use chat_common::mongo::is_duplicate_key;
+
+impl MongoStore {
+    async fn end(&self, id: &str, why: &str, now_ms: i64) -> Result<Option<SessionRecord>, Error> {
+        let ended = self
+            .sessions
+            .find_one_and_update(
+                doc! { "_id": id, "ended_at": null },
+                doc! { "$set": { "ended_at": now_ms, "end_reason": why } },
+            )
+            .return_document(ReturnDocument::After)
+            .await?;
+        if ended.is_some() {
+            self.tokens.delete_many(doc! { "session_id": id }).await?;
+        }
+        Ok(ended.map(Into::into))
+    }
+
+    async fn end_all(
+        &self,
+        filter: mongodb::bson::Document,
+        why: &str,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, Error> {
+        use futures::TryStreamExt;
+        let ids: Vec<String> = self
+            .sessions
+            .find(filter)
+            .await?
+            .map_ok(|d| d.id)
+            .try_collect()
+            .await?;
+        let mut ended = Vec::with_capacity(ids.len());
+        for id in ids {
+            ended.extend(self.end(&id, why, now_ms).await?);
+        }
+        Ok(ended)
+    }
+
+    async fn keys(&self) -> Result<Vec<SigningKeyRecord>, Error> {
+        let mut keys = Vec::with_capacity(2);
+        for slot in [CURRENT_KEY_SLOT, PREVIOUS_KEY_SLOT] {
+            if let Some(k) = self.signing_keys.find_one(doc! { "_id": slot }).await? {
+                keys.push(SigningKeyRecord {
+                    key_id: k.key_id,
+                    private_key_pem: k.private_key_pem,
+                    created_at_ms: k.created_at,
+                });
+            }
+        }
+        Ok(keys)
+    }
+}
 
 #[async_trait]
 impl Store for MongoStore {
@@ -188,46 +289,174 @@ impl Store for MongoStore {
             .map(Into::into))
     }
 
-    async fn insert_refresh_token(
+    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<bool, Error> {
+        let res = self
+            .users
+            .update_one(
+                doc! { "_id": user_id },
+                doc! { "$set": { "password_hash": password_hash } },
+            )
+            .await?;
+        Ok(res.matched_count == 1)
+    }
+
+    async fn create_session(
         &self,
-        hash: &str,
-        user_id: &str,
-        expires_at_ms: i64,
+        session: &SessionRecord,
+        token: &NewRefreshToken,
     ) -> Result<(), Error> {
-        let d = RefreshTokenDoc {
-            hash: hash.to_owned(),
-            user_id: user_id.to_owned(),
-            expires_at: DateTime::from_millis(expires_at_ms),
+        let d = SessionDoc {
+            id: session.id.clone(),
+            user_id: session.user_id.clone(),
+            created_at: session.created_at_ms,
+            last_used_at: session.last_used_at_ms,
+            user_agent: session.user_agent.clone(),
+            ended_at: session.ended_at_ms,
+            end_reason: session.end_reason.clone(),
         };
-        self.refresh_tokens.insert_one(&d).await?;
-        Ok(())
-    }
-
-    async fn consume_refresh_token(
-        &self,
-        hash: &str,
-        now_ms: i64,
-    ) -> Result<Option<String>, Error> {
-        // The TTL monitor runs only once a minute, so expiry is also filtered here.
-        let filter = doc! { "hash": hash, "expires_at": { "$gt": DateTime::from_millis(now_ms) } };
-        Ok(self
-            .refresh_tokens
-            .find_one_and_delete(filter)
-            .await?
-            .map(|d| d.user_id))
-    }
-
-    async fn revoke_refresh_token(&self, hash: &str) -> Result<(), Error> {
-        self.refresh_tokens
-            .delete_one(doc! { "hash": hash })
+        self.sessions.insert_one(&d).await?;
+        // The session first: a token never points at a missing session.
+        self.tokens
+            .insert_one(&SessionTokenDoc {
+                hash: token.hash.clone(),
+                session_id: session.id.clone(),
+                expires_at: DateTime::from_millis(token.expires_at_ms),
+                used_at: None,
+            })
             .await?;
         Ok(())
     }
 
-    async fn signing_key_get_or_init(
+    async fn rotate_refresh_token(
+        &self,
+        hash: &str,
+        next: &NewRefreshToken,
+        now_ms: i64,
+    ) -> Result<Rotation, Error> {
+        // The conditional update is the atomic step: of concurrent callers
+        // only one flips `used_at` from null.
+        let claimed = self
+            .tokens
+            .find_one_and_update(
+                doc! { "hash": hash, "used_at": null,
+                "expires_at": { "$gt": DateTime::from_millis(now_ms) } },
+                doc! { "$set": { "used_at": now_ms } },
+            )
+            .await?;
+        let Some(token) = claimed else {
+            // The TTL monitor runs only once a minute, so expiry is judged here.
+            return Ok(match self.tokens.find_one(doc! { "hash": hash }).await? {
+                Some(t) if t.used_at.is_some() => self
+                    .end(&t.session_id, reason::REPLAYED, now_ms)
+                    .await?
+                    .map_or(Rotation::Invalid, Rotation::Replayed),
+                Some(t) => {
+                    self.end(&t.session_id, reason::EXPIRED, now_ms).await?;
+                    Rotation::Invalid
+                }
+                None => Rotation::Invalid,
+            });
+        };
+        let live = self
+            .sessions
+            .find_one_and_update(
+                doc! { "_id": &token.session_id, "ended_at": null },
+                doc! { "$set": { "last_used_at": now_ms } },
+            )
+            .return_document(ReturnDocument::After)
+            .await?;
+        let Some(session) = live else {
+            return Ok(Rotation::Invalid);
+        };
+        self.tokens
+            .insert_one(&SessionTokenDoc {
+                hash: next.hash.clone(),
+                session_id: token.session_id,
+                expires_at: DateTime::from_millis(next.expires_at_ms),
+                used_at: None,
+            })
+            .await?;
+        Ok(Rotation::Rotated(session.into()))
+    }
+
+    async fn session_of_refresh_token(&self, hash: &str) -> Result<Option<SessionRecord>, Error> {
+        let Some(token) = self.tokens.find_one(doc! { "hash": hash }).await? else {
+            return Ok(None);
+        };
+        self.find_session(&token.session_id).await
+    }
+
+    async fn find_session(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
+        Ok(self
+            .sessions
+            .find_one(doc! { "_id": id })
+            .await?
+            .map(Into::into))
+    }
+
+    async fn end_session(
+        &self,
+        id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionRecord>, Error> {
+        self.end(id, reason, now_ms).await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, Error> {
+        let filter = doc! { "user_id": user_id, "ended_at": null,
+        "_id": { "$ne": except.unwrap_or_default() } };
+        self.end_all(filter, reason, now_ms).await
+    }
+
+    async fn list_live_sessions(
+        &self,
+        user_id: &str,
+        idle_before_ms: i64,
+    ) -> Result<Vec<SessionRecord>, Error> {
+        use futures::TryStreamExt;
+        Ok(self
+            .sessions
+            .find(doc! { "user_id": user_id, "ended_at": null,
+            "last_used_at": { "$gte": idle_before_ms } })
+            .sort(doc! { "last_used_at": -1, "_id": -1 })
+            .await?
+            .map_ok(Into::into)
+            .try_collect()
+            .await?)
+    }
+
+    async fn ended_sessions_since(&self, since_ms: i64) -> Result<Vec<SessionRecord>, Error> {
+        use futures::TryStreamExt;
+        Ok(self
+            .sessions
+            .find(doc! { "ended_at": { "$gte": since_ms } })
+            .sort(doc! { "ended_at": 1, "_id": 1 })
+            .await?
+            .map_ok(Into::into)
+            .try_collect()
+            .await?)
+    }
+
+    async fn end_idle_sessions(
+        &self,
+        idle_before_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, Error> {
+        let filter = doc! { "ended_at": null, "last_used_at": { "$lt": idle_before_ms } };
+        self.end_all(filter, reason::EXPIRED, now_ms).await
+    }
+
+    async fn signing_keys_get_or_init(
         &self,
         candidate: &SigningKeyRecord,
-    ) -> Result<SigningKeyRecord, Error> {
+    ) -> Result<Vec<SigningKeyRecord>, Error> {
         let d = SigningKeyDoc {
             slot: CURRENT_KEY_SLOT.to_owned(),
             key_id: candidate.key_id.clone(),
@@ -240,15 +469,45 @@ impl Store for MongoStore {
             Err(e) if is_duplicate_key(&e) => {}
             Err(e) => return Err(e.into()),
         }
-        let stored = self
+        let keys = self.keys().await?;
+        if keys.is_empty() {
+            return Err(Error::Corrupt(
+                "signing key vanished right after insert".into(),
+            ));
+        }
+        Ok(keys)
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        next: &SigningKeyRecord,
+    ) -> Result<Vec<SigningKeyRecord>, Error> {
+        // Not one transaction (that needs a replica set): the order keeps a
+        // current key readable at every step but the last instant.
+        if let Some(current) = self
             .signing_keys
             .find_one(doc! { "_id": CURRENT_KEY_SLOT })
             .await?
-            .ok_or_else(|| Error::Corrupt("signing key vanished right after insert".into()))?;
-        Ok(SigningKeyRecord {
-            key_id: stored.key_id,
-            private_key_pem: stored.private_key_pem,
-            created_at_ms: stored.created_at,
-        })
+        {
+            let previous = SigningKeyDoc {
+                slot: PREVIOUS_KEY_SLOT.to_owned(),
+                ..current
+            };
+            self.signing_keys
+                .replace_one(doc! { "_id": PREVIOUS_KEY_SLOT }, &previous)
+                .upsert(true)
+                .await?;
+        }
+        let d = SigningKeyDoc {
+            slot: CURRENT_KEY_SLOT.to_owned(),
+            key_id: next.key_id.clone(),
+            private_key_pem: next.private_key_pem.clone(),
+            created_at: next.created_at_ms,
+        };
+        self.signing_keys
+            .replace_one(doc! { "_id": CURRENT_KEY_SLOT }, &d)
+            .upsert(true)
+            .await?;
+        self.keys().await
     }
 }
