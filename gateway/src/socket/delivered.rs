@@ -20,11 +20,14 @@ use super::cluster::RedisLink;
 /// from a stale outbox does not surface an old message live.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
+/// Ids marked on this node, and the same oldest first for pruning.
+type Marks = (HashMap<String, Instant>, VecDeque<(Instant, String)>);
+
 #[derive(Default)]
 pub struct Delivered {
     link: Option<RedisLink>,
-    /// Ids marked on this node, oldest first, pruned past [`WINDOW`].
-    local: Mutex<(HashMap<String, Instant>, VecDeque<(Instant, String)>)>,
+    /// Pruned past [`WINDOW`].
+    local: Mutex<Marks>,
 }
 
 fn redis_key(id: &str) -> String {
