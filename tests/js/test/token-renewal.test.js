@@ -1,13 +1,14 @@
 'use strict';
 // PROTOCOL.md § Sessions: a socket lives no longer than its access token
-// unless renewed with `renewToken`. Access tokens live 3 s here.
+// unless renewed with `renewToken`. Access tokens live 4 s here (their
+// `exp` has one-second granularity).
 
 const assert = require('node:assert/strict');
 const { describe, it, after } = require('node:test');
 const { serverForFile } = require('../lib/server');
 const c = require('../lib/client');
 
-const TTL_MS = 3000;
+const TTL_MS = 4000;
 const server = serverForFile('token-renewal', { ACCESS_TOKEN_TTL_SECS: String(TTL_MS / 1000) });
 after(c.closeAll);
 
@@ -42,12 +43,14 @@ describe('sockets bound to their token', () => {
       assert.equal(bad.error.code, 'UNAUTHORIZED');
       const foreign = await c.ack(socket, 'renewToken', { token: other.token });
       assert.equal(foreign.error.code, 'UNAUTHORIZED');
-      await c.sleep(1200);
+      await c.sleep(2000);
       const fresh = await c.http(server, 'POST', '/refresh', { json: { refreshToken: u.refreshToken } });
       assert.equal(fresh.status, 200);
       const res = await c.ack(socket, 'renewToken', { token: fresh.body.token });
       assert.deepEqual(res, { ok: true });
-      await c.sleep(TTL_MS);
+      // Past the first token's expiry (at most 4 s after it was issued),
+      // before the second's (at least 3 s after the refresh).
+      await c.sleep(2500);
       assert.equal(ended, false, 'the renewed socket was disconnected');
       assert.equal(socket.connected, true);
       // And the renewed lease ends in its turn.
