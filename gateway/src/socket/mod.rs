@@ -18,6 +18,7 @@ mod mentions;
 mod notifications;
 mod payload;
 mod presence;
+mod room_admin;
 mod rooms;
 mod send;
 #[cfg(test)]
@@ -26,8 +27,9 @@ mod test_redis;
 use std::time::Duration;
 
 use axum::Router;
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::SocketRef;
+use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use socketioxide_core::adapter::DefinedAdapter;
@@ -151,10 +153,21 @@ fn count_connection<A: Adapter>(s: &SocketRef<A>) {
     metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).increment(1.0);
 }
 
-async fn setup_chat<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
+async fn setup_chat<A: Adapter>(
+    s: SocketRef<A>,
+    State(st): State<SocketState>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
     s.extensions.insert(Sequencer::default());
     s.join([user_key(&me.lower), name_key(&me.username)]);
+    let all = auth
+        .ok()
+        .and_then(|a| a.get("rooms").cloned())
+        .is_some_and(|r| r == "all");
+    if all {
+        room_admin::join_all(&s, &st.app, &me).await?;
+    }
     on(&s, "joinRoom", membership::join_room::<A>);
     on(&s, "join", membership::join_general::<A>);
     on(&s, "leaveRoom", membership::leave_room::<A>);
@@ -165,6 +178,14 @@ async fn setup_chat<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
     on(&s, "typing", chat::typing::<A>);
     on(&s, "markRead", chat::mark_read::<A>);
     on(&s, "presence", presence::presence::<A>);
+    on(&s, "createRoom", room_admin::create_room::<A>);
+    on(&s, "rooms", room_admin::rooms::<A>);
+    on(&s, "members", room_admin::members::<A>);
+    on(&s, "invite", room_admin::invite::<A>);
+    on(&s, "removeMember", room_admin::remove_member::<A>);
+    on(&s, "unban", room_admin::unban::<A>);
+    on(&s, "setRole", room_admin::set_role::<A>);
+    on(&s, "setTopic", room_admin::set_topic::<A>);
     on_unknown(&s);
     s.on_disconnect(membership::on_disconnect::<A>);
     count_connection(&s);
