@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/chat/auth/v1/auth.proto",
         "proto/chat/message/v1/message.proto",
+        "proto/chat/message/v1/rooms.proto",
         "proto/chat/media/v1/media.proto",
     ];
     for f in &files {

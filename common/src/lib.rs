@@ -1,7 +1,7 @@
 //! Plumbing every chat service shares, so each service crate holds only its
 //! own business: serving gRPC with the standard health and reflection
 //! services, typed environment variables, tracing set-up, allocator
-//! settings, and timestamp conversions. With the `testing` feature it also
+//! settings, timestamp conversions and the naming rules. With the `testing` feature it also
 //! carries the store conformance harness.
 
 pub mod env;
@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod memory;
 #[cfg(feature = "mongo")]
 pub mod mongo;
+pub mod names;
 mod signal;
 pub use signal::shutdown_signal;
 pub mod telemetry;

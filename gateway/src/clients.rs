@@ -7,6 +7,7 @@ use std::time::Duration;
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::media::v1::media_service_client::MediaServiceClient;
 use chat_proto::message::v1::message_service_client::MessageServiceClient;
+use chat_proto::message::v1::room_service_client::RoomServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
@@ -19,6 +20,8 @@ use crate::health::HealthChecks;
 pub struct Clients {
     pub auth: AuthServiceClient<Channel>,
     pub message: MessageServiceClient<Channel>,
+    /// Rooms and memberships, served by the message service process.
+    pub rooms: RoomServiceClient<Channel>,
     /// Unary media calls (metadata, delete), bounded by the gRPC timeout.
     pub media: MediaServiceClient<Channel>,
     /// Upload/download streams: bounded per chunk by the caller, not as a
@@ -67,6 +70,7 @@ impl Clients {
         Ok(Self {
             auth: AuthServiceClient::new(auth.clone()),
             message: MessageServiceClient::new(message.clone()),
+            rooms: RoomServiceClient::new(message.clone()),
             media: MediaServiceClient::new(media.clone()),
             media_stream: MediaServiceClient::new(media_stream)
                 .max_decoding_message_size(16 * 1024 * 1024),

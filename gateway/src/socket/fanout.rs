@@ -149,3 +149,18 @@ pub async fn chat_rooms_of<A: Adapter>(io: &SocketIo<A>, key: &str) -> Result<Ve
         .map(|op| rooms_of(op.within(key.to_string())));
     Ok(try_join_all(lookups).await?.concat())
 }
+
+/// The usernames (as registered) with a chat socket on any node: the rooms
+/// of every chat socket include its `n:` room.
+pub async fn connected_users<A: Adapter>(io: &SocketIo<A>) -> Result<Vec<String>, Error> {
+    let lookups = CHAT_NAMESPACES
+        .into_iter()
+        .filter_map(|ns| io.of(ns))
+        .map(rooms_of);
+    let rooms = try_join_all(lookups).await?.concat();
+    Ok(rooms
+        .iter()
+        .filter_map(|r| super::rooms::username_of_name_key(r))
+        .map(str::to_string)
+        .collect())
+}

@@ -65,6 +65,16 @@ impl<'a> Input<'a> {
         }
     }
 
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(Error::InvalidInput(format!(
+                "'{key}' must be true or false"
+            ))),
+        }
+    }
+
     pub fn room(&self) -> Result<RoomName, Error> {
         RoomName::parse(self.str("room")?)
     }

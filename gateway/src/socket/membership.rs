@@ -1,8 +1,9 @@
 //! Joining and leaving rooms (`joinRoom`, `join`, `leaveRoom`, disconnect)
-//! and the membership rule every room event checks.
+//! and the membership rule every room event checks. Joining asks the room
+//! service, which admits or refuses and records the membership.
 
 use chat_proto::auth::v1::{GetUserRequest, get_user_request};
-use chat_proto::message::v1::ListMessagesRequest;
+use chat_proto::message::v1::{JoinRoomRequest, ListMessagesRequest};
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -109,25 +110,31 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
     Ok(json!({ "ok": true, "room": room.name(), "messages": messages, "hasMore": page.has_more }))
 }
 
-/// Who may join: anyone for public rooms; for a direct-message room only its
-/// two members, and only when the other one exists.
+/// Who may join: the room service's rules (public rooms: anyone not banned,
+/// who becomes a member; private rooms: members; a direct-message room: its
+/// two users, and only when the other one exists).
 async fn check_access<A: Adapter>(cx: &Cx<A>, room: &RoomName) -> Result<(), Error> {
-    if !room.is_direct() {
-        return Ok(());
-    }
-    let peer = room.dm_peer(&cx.me.lower).ok_or_else(|| {
-        Error::Forbidden("Only its two members can join a direct-message room".into())
-    })?;
-    let req = GetUserRequest {
-        key: Some(get_user_request::Key::Username(peer.to_string())),
-    };
-    match cx.st.app.clients.auth.clone().get_user(req).await {
-        Ok(_) => Ok(()),
-        Err(s) if s.code() == tonic::Code::NotFound => {
-            Err(Error::NotFound(format!("There is no user named '{peer}'")))
+    if room.is_direct() {
+        let peer = room.dm_peer(&cx.me.lower).ok_or_else(|| {
+            Error::Forbidden("Only its two members can join a direct-message room".into())
+        })?;
+        let req = GetUserRequest {
+            key: Some(get_user_request::Key::Username(peer.to_string())),
+        };
+        match cx.st.app.clients.auth.clone().get_user(req).await {
+            Ok(_) => {}
+            Err(s) if s.code() == tonic::Code::NotFound => {
+                return Err(Error::NotFound(format!("There is no user named '{peer}'")));
+            }
+            Err(s) => return Err(s.into()),
         }
-        Err(s) => Err(s.into()),
     }
+    let req = JoinRoomRequest {
+        room: room.name(),
+        user: cx.me.username.clone(),
+    };
+    cx.st.app.clients.rooms.clone().join_room(req).await?;
+    Ok(())
 }
 
 /// `leaveRoom {room}`: leaving a room the socket is not in is a no-op.

@@ -22,6 +22,7 @@ mod mentions;
 mod notifications;
 mod payload;
 mod presence;
+mod room_admin;
 mod rooms;
 mod roster;
 mod send;
@@ -34,8 +35,9 @@ use std::time::Duration;
 
 use axum::Router;
 use futures::future::BoxFuture;
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{SocketRef, State};
+use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use socketioxide_core::adapter::DefinedAdapter;
@@ -244,12 +246,20 @@ fn count_connection<A: Adapter>(s: &SocketRef<A>) {
 async fn setup_chat<A: Adapter>(
     s: SocketRef<A>,
     State(st): State<SocketState>,
+    TryData(auth): TryData<Value>,
 ) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
     per_socket_limits(&s, &st);
     s.extensions
         .insert(Departure(Arc::new(st.app.drain.socket())));
     s.join([user_key(&me.lower), name_key(&me.username)]);
+    let all = auth
+        .ok()
+        .and_then(|a| a.get("rooms").cloned())
+        .is_some_and(|r| r == "all");
+    if all {
+        room_admin::join_all(&s, &st.app, &me).await?;
+    }
     on(&s, "joinRoom", membership::join_room::<A>);
     on(&s, "join", membership::join_general::<A>);
     on(&s, "leaveRoom", membership::leave_room::<A>);
@@ -261,6 +271,14 @@ async fn setup_chat<A: Adapter>(
     on(&s, "markRead", chat::mark_read::<A>);
     on(&s, "presence", presence::presence::<A>);
     on(&s, "renewToken", sessions::renew_token::<A>);
+    on(&s, "createRoom", room_admin::create_room::<A>);
+    on(&s, "rooms", room_admin::rooms::<A>);
+    on(&s, "members", room_admin::members::<A>);
+    on(&s, "invite", room_admin::invite::<A>);
+    on(&s, "removeMember", room_admin::remove_member::<A>);
+    on(&s, "unban", room_admin::unban::<A>);
+    on(&s, "setRole", room_admin::set_role::<A>);
+    on(&s, "setTopic", room_admin::set_topic::<A>);
     on_unknown(&s);
     s.on_disconnect(membership::on_disconnect::<A>);
     count_connection(&s);

@@ -3,13 +3,13 @@
 //! prefixes every client name, so the per-user rooms the gateway uses
 //! internally cannot be joined whatever a client sends.
 
+use chat_common::names;
+pub use chat_common::names::{is_username, is_username_char};
+
 use crate::error::Error;
 
 /// The room every client lands in by default (the tutorial's `join`).
 pub const GENERAL: &str = "general";
-
-const MAX_ROOM_CHARS: usize = 64;
-const DM_PREFIX: &str = "dm:";
 
 /// A validated client room name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,32 +23,24 @@ pub enum RoomName {
 }
 
 impl RoomName {
+    /// The rule itself lives in `chat_common::names`, shared with the
+    /// message service.
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        if let Some(rest) = raw.strip_prefix(DM_PREFIX) {
-            return parse_direct(rest);
+        match names::parse_room(raw) {
+            Ok(names::Room::Named(n)) => Ok(RoomName::Public(n.to_string())),
+            Ok(names::Room::Direct { a, b }) => Ok(RoomName::Direct {
+                a: a.to_string(),
+                b: b.to_string(),
+            }),
+            Err(e) => Err(Error::InvalidInput(e.0)),
         }
-        let n = raw.chars().count();
-        if n == 0 || n > MAX_ROOM_CHARS {
-            return Err(Error::InvalidInput(format!(
-                "A room name must be 1 to {MAX_ROOM_CHARS} characters long"
-            )));
-        }
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(Error::InvalidInput(
-                "A room name may only contain letters, digits, '_' and '-' (or be dm:<user>:<user>)".into(),
-            ));
-        }
-        Ok(RoomName::Public(raw.to_string()))
     }
 
     /// The name clients see in payloads.
     pub fn name(&self) -> String {
         match self {
             RoomName::Public(n) => n.clone(),
-            RoomName::Direct { a, b } => format!("{DM_PREFIX}{a}:{b}"),
+            RoomName::Direct { a, b } => format!("{}{a}:{b}", names::DM_PREFIX),
         }
     }
 
@@ -70,33 +62,6 @@ impl RoomName {
     pub fn is_direct(&self) -> bool {
         matches!(self, RoomName::Direct { .. })
     }
-}
-
-fn parse_direct(rest: &str) -> Result<RoomName, Error> {
-    let bad = || {
-        Error::InvalidInput(
-            "A direct-message room is dm:<user>:<user> with two different lower-case usernames in sorted order"
-                .into(),
-        )
-    };
-    let (a, b) = rest.split_once(':').ok_or_else(bad)?;
-    let valid = |u: &str| is_username(u) && !u.chars().any(|c| c.is_ascii_uppercase());
-    if !valid(a) || !valid(b) || a >= b {
-        return Err(bad());
-    }
-    Ok(RoomName::Direct {
-        a: a.to_string(),
-        b: b.to_string(),
-    })
-}
-
-/// The username rule: 3–32 characters of `A-Z a-z 0-9 _ . -`.
-pub fn is_username(s: &str) -> bool {
-    (3..=32).contains(&s.len()) && s.chars().all(is_username_char)
-}
-
-pub fn is_username_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
 }
 
 /// Internal room of a client room.

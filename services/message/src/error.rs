@@ -2,7 +2,7 @@
 
 use tonic::{Code, Status};
 
-/// Everything that can go wrong in the message service. The first four carry
+/// Everything that can go wrong in the message service. The first five carry
 /// a sentence meant for the person behind the request; the rest are internal
 /// and reach clients only as a generic message.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,8 @@ pub enum Error {
     PermissionDenied(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    #[error("{0}")]
+    AlreadyExists(String),
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("SQLite: {0}")]
@@ -48,6 +50,7 @@ impl From<Error> for Status {
             Error::NotFound(m) => Status::not_found(m),
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::AlreadyExists(m) => Status::already_exists(m),
             Error::Mongo(ref m) if chat_common::mongo::is_transient(m) => {
                 tracing::warn!(error = %e, "message store unreachable");
                 Status::new(

@@ -41,7 +41,7 @@ fn attachments_to_pb(list: Vec<Attachment>) -> Vec<pb::Attachment> {
     list.into_iter().map(attachment_to_pb).collect()
 }
 
-fn message_to_pb(m: Message) -> pb::Message {
+pub(crate) fn message_to_pb(m: Message) -> pb::Message {
     pb::Message {
         id: m.id,
         room: m.room,

@@ -2,12 +2,16 @@
 //! and per-user read positions: content limits, authorship of edits and
 //! deletes, soft deletes, idempotent sends per `(sender, client_id)`, history
 //! paging by `(timestamp, id)`, forward-only read positions and unread
-//! counts. Room membership and rate limits are the gateway's business.
+//! counts; and, as `chat.message.v1.RoomService`, rooms and memberships
+//! (see `rooms`). Rate limits are the gateway's business.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use chat_proto::message::v1::message_service_server::{MessageServiceServer, SERVICE_NAME};
+use chat_proto::message::v1::room_service_server::{
+    RoomServiceServer, SERVICE_NAME as ROOM_SERVICE_NAME,
+};
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
@@ -15,6 +19,7 @@ pub mod config;
 pub mod error;
 mod grpc;
 pub mod model;
+pub mod rooms;
 pub mod rules;
 pub mod service;
 pub mod store;
@@ -24,20 +29,29 @@ pub use error::Error;
 
 use rules::Limits;
 use service::Messages;
-use store::{EmbeddedStore, MongoStore, Store};
+use store::{EmbeddedStore, MongoStore, RoomStore, Store};
 
 /// Opens the store the configuration selects: MongoDB when `MONGO_URI` is
 /// set, otherwise the SQLite file under `DATA_DIR`.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
+    Ok(open_stores(config).await?.0)
+}
+
+/// The message store and the room store, which are one database (one
+/// SQLite file and opener, or one MongoDB database): a first direct message
+/// and its memberships are written together.
+pub async fn open_stores(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn RoomStore>), Error> {
     match &config.mongo_uri {
         Some(uri) => {
             tracing::info!(database = %config.mongo_db, "message store: MongoDB");
-            Ok(Arc::new(MongoStore::open(uri, &config.mongo_db).await?))
+            let store = Arc::new(MongoStore::open(uri, &config.mongo_db).await?);
+            Ok((store.clone(), store))
         }
         None => {
             let path = config.sqlite_path();
             tracing::info!(path = %path.display(), "message store: embedded SQLite");
-            Ok(Arc::new(EmbeddedStore::open(&path).await?))
+            let store = Arc::new(EmbeddedStore::open(&path).await?);
+            Ok((store.clone(), store))
         }
     }
 }
@@ -57,7 +71,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let store = open_store(&config).await?;
+    let (store, room_store) = open_stores(&config).await?;
     let limits = Limits {
         max_message_chars: config.max_message_chars,
         history_default_limit: config.history_default_limit,
@@ -67,11 +81,20 @@ pub async fn serve(
         probe: Some(store_probe(store.clone())),
         grace: config.shutdown_grace,
     };
+    let rooms = rooms::grpc::RoomGrpc::new(rooms::Rooms::new(room_store, store.clone()));
     let service = grpc::MessageGrpc::new(Messages::new(store, limits));
-    let routes = Routes::new(MessageServiceServer::new(service));
+    let routes =
+        Routes::new(MessageServiceServer::new(service)).add_service(RoomServiceServer::new(rooms));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "message service listening");
     }
-    chat_common::grpc::serve(listener, &[SERVICE_NAME], routes, options, shutdown).await?;
+    chat_common::grpc::serve(
+        listener,
+        &[SERVICE_NAME, ROOM_SERVICE_NAME],
+        routes,
+        options,
+        shutdown,
+    )
+    .await?;
     Ok(())
 }

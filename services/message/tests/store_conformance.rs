@@ -1,7 +1,8 @@
 //! Store conformance: each case runs once against every backend (the
 //! embedded SQLite store always, MongoDB when `chat_common::conformance`
 //! finds one), through the shared rules layer so the paging, dedupe, edit,
-//! delete and read-position behaviour is proven identical on both.
+//! delete, read-position and room/membership behaviour is proven identical
+//! on both.
 
 mod conformance_cases;
 
@@ -9,9 +10,10 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use chat_common::conformance::{self, Backend, BoxFuture, MongoTarget};
+use chat_message::rooms::Rooms;
 use chat_message::rules::Limits;
 use chat_message::service::Messages;
-use chat_message::store::{EmbeddedStore, MongoStore, Store};
+use chat_message::store::{EmbeddedStore, MongoStore, RoomStore, Store};
 use libtest_mimic::{Failed, Trial};
 
 pub const LIMITS: Limits = Limits {
@@ -24,6 +26,8 @@ pub const LIMITS: Limits = Limits {
 /// outlive the case (its temporary directory or database).
 pub struct Harness {
     pub messages: Messages,
+    /// The room rules over the same database.
+    pub rooms: Rooms,
     pub store: Arc<dyn Store>,
     _cleanup: Cleanup,
 }
@@ -36,9 +40,10 @@ impl Deref for Harness {
 }
 
 impl Harness {
-    fn new(store: Arc<dyn Store>, cleanup: Cleanup) -> Harness {
+    fn new(store: Arc<dyn Store>, rooms: Arc<dyn RoomStore>, cleanup: Cleanup) -> Harness {
         Harness {
             messages: Messages::new(store.clone(), LIMITS),
+            rooms: Rooms::new(rooms, store.clone()),
             store,
             _cleanup: cleanup,
         }
@@ -80,7 +85,12 @@ fn embedded() -> Backend<Harness> {
                 let store = EmbeddedStore::open(&dir.path().join("message.sqlite3"))
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(Arc::new(Harness::new(Arc::new(store), Cleanup::Dir(dir))))
+                let store = Arc::new(store);
+                Ok(Arc::new(Harness::new(
+                    store.clone(),
+                    store,
+                    Cleanup::Dir(dir),
+                )))
             })
         }),
     }
@@ -97,8 +107,10 @@ fn mongo(uri: String) -> Backend<Harness> {
                     let store = MongoStore::open(&uri, &name)
                         .await
                         .map_err(|e| e.to_string())?;
+                    let store = Arc::new(store);
                     Ok(Arc::new(Harness::new(
-                        Arc::new(store),
+                        store.clone(),
+                        store,
                         Cleanup::MongoDb { uri, name },
                     )))
                 })

@@ -10,6 +10,7 @@ import { latestAvatars } from "../state/chatState";
 import { Avatar } from "./Avatar";
 import { Composer } from "./Composer";
 import { MenuIcon, UsersIcon } from "./icons";
+import { MembersPanel } from "./MembersPanel";
 import { MessageList } from "./MessageList";
 
 export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
@@ -52,6 +53,25 @@ export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
     );
   }
 
+  if (room.removedBy) {
+    return (
+      <section className="room" aria-labelledby="room-title">
+        <div className="room-removed" data-testid="removed">
+          <h2 id="room-title">{roomLabel(room.name, me.username)}</h2>
+          <p>
+            {room.removedBy.toLowerCase() === me.username.toLowerCase()
+              ? "You left this room."
+              : `You were removed from this room by ${room.removedBy}.`}{" "}
+            You no longer receive its messages.
+          </p>
+          <button type="button" className="btn btn-small" onClick={() => leaveRoom(room.name)}>
+            Close
+          </button>
+        </div>
+      </section>
+    );
+  }
+
   const label = roomLabel(room.name, me.username);
   const peer = dmPeer(room.name, me.username);
   const typers = activeTypers(room.typing, now, me.username);
@@ -63,7 +83,12 @@ export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
         </button>
         <div className="room-title">
           <h2 id="room-title">{peer ? <>@{peer}</> : label}</h2>
-          <span className="room-sub">{peer ? "Direct message" : `${room.online.length} online`}</span>
+          <span className="room-sub">{peer ? "Direct message" : `${room.meta?.private ? "Private · " : ""}${room.online.length} online`}</span>
+          {room.meta?.topic && (
+            <span className="room-topic" data-testid="topic">
+              {room.meta.topic}
+            </span>
+          )}
         </div>
         <button
           type="button"
@@ -117,6 +142,7 @@ export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
               </li>
             ))}
           </ul>
+          <MembersPanel room={room} me={me.username} />
         </aside>
       </div>
     </section>

@@ -6,6 +6,7 @@ import { badge } from "../lib/unread";
 import { useMe } from "../state/AuthContext";
 import { useChatActions, useChatState } from "../state/ChatContext";
 import { Avatar } from "./Avatar";
+import { NewRoomDialog } from "./NewRoomDialog";
 import { ProfileMenu } from "./ProfileMenu";
 
 function JoinForm({ id, label, placeholder, action }: { id: string; label: string; placeholder: string; action(v: string): Promise<string | null> }) {
@@ -39,6 +40,7 @@ export function Sidebar({ onNavigate }: { onNavigate(): void }) {
   const me = useMe();
   const state = useChatState();
   const { openRoom, openDm, activate } = useChatActions();
+  const [creating, setCreating] = useState(false);
   const rooms = state.order.filter((r) => !isDmRoom(r));
   const dms = state.order.filter(isDmRoom);
 
@@ -60,7 +62,15 @@ export function Sidebar({ onNavigate }: { onNavigate(): void }) {
             onNavigate();
           }}
         >
-          {peer ? <Avatar name={peer} size={24} online={r.online.some((u) => u.toLowerCase() === peer)} /> : <span className="hash">#</span>}
+          {peer ? (
+            <Avatar name={peer} size={24} online={r.online.some((u) => u.toLowerCase() === peer)} />
+          ) : r.meta?.private ? (
+            <span className="lock" title="Private room" aria-label="private">
+              🔒
+            </span>
+          ) : (
+            <span className="hash">#</span>
+          )}
           <span className="room-name">{peer ?? room}</span>
           {mentioned && (
             <span className="mention-dot" title="You were mentioned">
@@ -98,7 +108,14 @@ export function Sidebar({ onNavigate }: { onNavigate(): void }) {
         </div>
         <ProfileMenu />
       </div>
-      <JoinForm id="join-room" label="Join or create a room" placeholder="room-name" action={join} />
+      <JoinForm id="join-room" label="Join a room" placeholder="room-name" action={join} />
+      {creating ? (
+        <NewRoomDialog onDone={() => setCreating(false)} />
+      ) : (
+        <button type="button" className="btn btn-small new-room-btn" onClick={() => setCreating(true)}>
+          + New room
+        </button>
+      )}
       <h3 className="section-title">Rooms</h3>
       <ul className="room-list">{rooms.map(item)}</ul>
       <JoinForm id="dm-user" label="Message a user" placeholder="username" action={dm} />

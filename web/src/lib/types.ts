@@ -37,11 +37,30 @@ export interface ApiError {
 export type AckReply<T> = ({ ok: true } & T) | { ok: false; error: ApiError };
 
 export interface ChatNotification {
-  type: "mention" | "dm" | "broadcast";
+  type: "mention" | "dm" | "broadcast" | "invite";
   room?: string;
   messageId?: string;
   from?: string;
   user?: string;
   message: string;
   timestamp?: string;
+}
+
+export type Role = "owner" | "admin" | "member";
+
+/** A room summary (`createRoom`, `rooms`), v1.2. */
+export interface RoomSummary {
+  room: string;
+  private: boolean;
+  topic: string;
+  owner: string | null;
+  role: Role | null;
+  unread?: number;
+  lastMessage?: ChatMessage | null;
+}
+
+export interface Member {
+  user: string;
+  role: Role;
+  online: boolean;
 }

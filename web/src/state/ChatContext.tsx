@@ -8,7 +8,7 @@ import { firstConfirmedId, lastConfirmedId } from "../lib/merge";
 import { parseUsernameInput } from "../lib/rooms";
 import { isRetryable, newClientId } from "../lib/sendState";
 import { TypingEmitter } from "../lib/typing";
-import type { Attachment, ChatMessage } from "../lib/types";
+import type { Attachment, ChatMessage, Member, RoomSummary } from "../lib/types";
 import { useAuth, useMe } from "./AuthContext";
 import { chatReducer, initialChatState, type ChatState } from "./chatState";
 import { useChatEvents } from "./chatEvents";
@@ -31,6 +31,16 @@ export interface ChatActions {
   markViewed(room: string): void;
   typingInput(room: string): void;
   typingStop(room: string): void;
+  /** v1.2 rooms: each resolves to an error sentence or null. */
+  createRoom(room: string, isPrivate: boolean, topic: string): Promise<string | null>;
+  members(room: string): Promise<Member[] | string>;
+  invite(room: string, user: string): Promise<string | null>;
+  removeMember(room: string, user: string, ban: boolean): Promise<string | null>;
+  unban(room: string, user: string): Promise<string | null>;
+  setRole(room: string, user: string, role: "admin" | "member"): Promise<string | null>;
+  setTopic(room: string, topic: string): Promise<string | null>;
+  /** Refreshes the memberships, roles, topics and unread counts from the server. */
+  refreshRooms(): Promise<void>;
 }
 
 interface Outgoing {
@@ -69,7 +79,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
 
   const isViewing = useCallback((room: string) => stateRef.current.active === room && document.visibilityState === "visible", []);
 
-  const { actions, syncRoom } = useMemo(() => {
+  const { actions, syncRoom, fetchRooms, applyUnread } = useMemo(() => {
     const syncRoom = async (room: string): Promise<string | null> => {
       const known = stateRef.current.rooms[room];
       const lastSeen = known?.loaded ? lastConfirmedId(known.messages) : null;
@@ -89,6 +99,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         }
       }
       if (stateRef.current.rooms[room]?.error) dispatch({ type: "roomError", room, error: null });
+      dispatch({ type: "removed", room, by: null });
       const presence = await request<{ users: string[] }>("presence", { room });
       if (presence.ok) dispatch({ type: "presence", room, users: presence.users });
       return null;
@@ -157,8 +168,55 @@ export function ChatProvider({ children }: { children: ReactNode }) {
       return err;
     };
 
+    const simple = async (event: string, payload: object): Promise<string | null> => {
+      const reply = await request<object>(event, payload);
+      return reply.ok ? null : reply.error.message;
+    };
+
+    // The server's list of memberships: rooms of other devices appear, and
+    // meta and unread counts come from the server.
+    const fetchRooms = async (): Promise<RoomSummary[] | null> => {
+      const reply = await request<{ rooms: RoomSummary[] }>("rooms", {});
+      if (!reply.ok) return null;
+      for (const r of reply.rooms) {
+        dispatch({ type: "addRoom", room: r.room });
+        dispatch({ type: "roomMeta", room: r.room, meta: { private: r.private, topic: r.topic, owner: r.owner, role: r.role } });
+      }
+      return reply.rooms;
+    };
+    const applyUnread = (list: RoomSummary[]) => {
+      for (const r of list) {
+        if (!isViewing(r.room) && typeof r.unread === "number") dispatch({ type: "serverUnread", room: r.room, count: r.unread });
+      }
+    };
+    const refreshRooms = async () => {
+      const list = await fetchRooms();
+      if (!list) return;
+      const stale = (room: string) => !stateRef.current.rooms[room]?.loaded || stateRef.current.rooms[room]?.removedBy;
+      await Promise.all(list.filter((r) => stale(r.room)).map((r) => syncRoom(r.room)));
+      applyUnread(list);
+    };
+
     const actions: ChatActions = {
       openRoom,
+      refreshRooms,
+      async createRoom(room, isPrivate, topic) {
+        const reply = await request<{ room: RoomSummary }>("createRoom", { room, private: isPrivate, topic });
+        if (!reply.ok) return reply.error.message;
+        const r = reply.room;
+        dispatch({ type: "addRoom", room, activate: true });
+        dispatch({ type: "roomMeta", room, meta: { private: r.private, topic: r.topic, owner: r.owner, role: r.role } });
+        return syncRoom(room);
+      },
+      async members(room) {
+        const reply = await request<{ members: Member[] }>("members", { room });
+        return reply.ok ? reply.members : reply.error.message;
+      },
+      invite: (room, user) => simple("invite", { room, user }),
+      removeMember: (room, user, ban) => simple("removeMember", { room, user, ban }),
+      unban: (room, user) => simple("unban", { room, user }),
+      setRole: (room, user, role) => simple("setRole", { room, user, role }),
+      setTopic: (room, topic) => simple("setTopic", { room, topic }),
       async openDm(username) {
         const parsed = parseUsernameInput(username, meRef.current.username);
         if ("error" in parsed) return parsed.error;
@@ -245,26 +303,31 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         typer(room).stop();
       },
     };
-    return { actions, syncRoom };
+    return { actions, syncRoom, fetchRooms, applyUnread };
   }, [request, withToken, isViewing]);
 
   // (Re)join every room on each connect; then resend what failed meanwhile.
   useEffect(() => {
     if (generation === 0) return;
     lastMarked.current.clear();
-    void Promise.all(stateRef.current.order.map((room) => syncRoom(room))).then(() => {
+    void (async () => {
+      // Memberships first, so a second device shows every room of the user.
+      const list = await fetchRooms();
+      const removed = (room: string) => stateRef.current.rooms[room]?.removedBy;
+      await Promise.all(stateRef.current.order.filter((room) => !removed(room)).map((room) => syncRoom(room)));
+      if (list) applyUnread(list);
       for (const [clientId, out] of outbox.current) {
         if (out.retryable && stateRef.current.sends[clientId]?.status === "failed") actions.retry(clientId);
       }
-    });
-  }, [generation, actions, syncRoom]);
+    })();
+  }, [generation, actions, syncRoom, fetchRooms, applyUnread]);
 
   useEffect(() => {
     prefs.current = { ...prefs.current, order: state.order, active: state.active };
     saveRoomPrefs(localStorage, me.username, prefs.current);
   }, [state.order, state.active, me.username]);
 
-  useChatEvents({ chat, notifications, me: me.username, dispatch, isViewing, stateRef, syncRoom });
+  useChatEvents({ chat, notifications, me: me.username, dispatch, isViewing, stateRef, syncRoom, refreshRooms: actions.refreshRooms });
 
   return (
     <ActionsContext.Provider value={actions}>

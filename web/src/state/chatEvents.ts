@@ -16,9 +16,11 @@ interface Deps {
   stateRef: MutableRefObject<ChatState>;
   /** Joins a room on the server without showing it. */
   syncRoom(room: string): Promise<string | null>;
+  /** Asks the server for the user's rooms (after an invite). */
+  refreshRooms(): Promise<void>;
 }
 
-export function useChatEvents({ chat, notifications, me, dispatch, isViewing, stateRef, syncRoom }: Deps): void {
+export function useChatEvents({ chat, notifications, me, dispatch, isViewing, stateRef, syncRoom, refreshRooms }: Deps): void {
   const { push } = useToasts();
 
   useEffect(() => {
@@ -36,6 +38,18 @@ export function useChatEvents({ chat, notifications, me, dispatch, isViewing, st
       read: (r: { room: string; user: string; messageId: string }) => dispatch({ type: "read", ...r, me }),
       userJoined: (u: { room: string; user: string }) => dispatch({ type: "joined", ...u }),
       userLeft: (u: { room: string; user: string }) => dispatch({ type: "left", ...u }),
+      memberJoined: (e: { room: string }) => dispatch({ type: "membersChanged", room: e.room }),
+      memberLeft: (e: { room: string }) => dispatch({ type: "membersChanged", room: e.room }),
+      roomUpdated: (e: { room: string; topic: string; private: boolean; owner: string | null; user?: string; role?: "admin" | "member" }) => {
+        const mine = e.user !== undefined && e.user.toLowerCase() === me.toLowerCase();
+        const meta = { topic: e.topic, private: e.private, owner: e.owner, ...(mine && e.role ? { role: e.role } : {}) };
+        dispatch({ type: "roomMeta", room: e.room, meta });
+        dispatch({ type: "membersChanged", room: e.room });
+      },
+      removedFromRoom: (e: { room: string; by: string }) => {
+        dispatch({ type: "removed", room: e.room, by: e.by });
+        if (e.by.toLowerCase() !== me.toLowerCase()) push({ tone: "error", title: `You were removed from ${roomLabel(e.room, me)}`, body: `by ${e.by}` });
+      },
       chatError: (e: { event: string; code: string; message: string }) => {
         // Typing is best effort; anything else the user should hear about.
         if (e.event !== "typing") push({ tone: "error", title: "Something went wrong", body: e.message });
@@ -56,6 +70,11 @@ export function useChatEvents({ chat, notifications, me, dispatch, isViewing, st
       }
       const room = n.room;
       if (!room) return;
+      if (n.type === "invite") {
+        void refreshRooms();
+        push({ tone: "info", title: `${n.from ?? "Someone"} added you to ${roomLabel(room, me)}`, body: "", room });
+        return;
+      }
       // A first DM from someone: add the conversation to the list.
       if (!stateRef.current.rooms[room]) {
         dispatch({ type: "addRoom", room });
@@ -71,5 +90,5 @@ export function useChatEvents({ chat, notifications, me, dispatch, isViewing, st
     return () => {
       notifications.off("notification", onNotification);
     };
-  }, [notifications, me, dispatch, isViewing, stateRef, syncRoom, push]);
+  }, [notifications, me, dispatch, isViewing, stateRef, syncRoom, refreshRooms, push]);
 }

@@ -17,6 +17,22 @@ const room = (s: ChatState, name = "general") => {
 };
 
 describe("chatReducer", () => {
+  it("keeps server meta, server unread counts and removal (v1.2 rooms)", () => {
+    let s = initialChatState(["team"], "team");
+    s = run(s, { type: "roomMeta", room: "team", meta: { private: true, topic: "Plans", owner: "alice", role: "member" } });
+    expect(room(s, "team").meta).toEqual({ private: true, topic: "Plans", owner: "alice", role: "member" });
+    s = run(s, { type: "roomMeta", room: "team", meta: { topic: "Ship it" } }, { type: "serverUnread", room: "team", count: 4 });
+    expect(room(s, "team").meta?.topic).toBe("Ship it");
+    expect(room(s, "team").meta?.private).toBe(true);
+    expect(room(s, "team").unread.count).toBe(4);
+    s = run(s, { type: "removed", room: "team", by: "alice" });
+    expect(room(s, "team").removedBy).toBe("alice");
+    expect(room(s, "team").unread.count).toBe(0);
+    s = run(s, { type: "removed", room: "team", by: null }, { type: "membersChanged", room: "team" });
+    expect(room(s, "team").removedBy).toBeNull();
+    expect(room(s, "team").membersRev).toBe(1);
+  });
+
   it("adds, activates and removes rooms", () => {
     let s = initialChatState(["general"], "general");
     s = run(s, { type: "addRoom", room: "dev", activate: true });

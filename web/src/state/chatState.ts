@@ -5,7 +5,15 @@ import { markDeleted, mergeMessages, removePending, replaceMessage, upsertPendin
 import { nextSendState, type SendState } from "../lib/sendState";
 import { applyTyping, type TypingMap } from "../lib/typing";
 import { countUnreadAfter, NONE, onMessage, onNotified, onRead, type Unread } from "../lib/unread";
-import type { ChatMessage } from "../lib/types";
+import type { ChatMessage, Role } from "../lib/types";
+
+/** What the server says about a room and the user's place in it (v1.2). */
+export interface RoomMeta {
+  private: boolean;
+  topic: string;
+  owner: string | null;
+  role: Role | null;
+}
 
 export interface RoomState {
   name: string;
@@ -21,6 +29,11 @@ export interface RoomState {
   reads: Readonly<Record<string, string>>;
   unread: Unread;
   error: string | null;
+  meta: RoomMeta | null;
+  /** Set when the user was removed from the room (by whom). */
+  removedBy: string | null;
+  /** Goes up when the member list changed (refetch it). */
+  membersRev: number;
 }
 
 export interface ChatState {
@@ -62,10 +75,15 @@ export type ChatAction =
   | { type: "sendAck"; clientId: string; message: ChatMessage }
   | { type: "sendFail"; clientId: string; error: string }
   | { type: "sendRetry"; clientId: string }
-  | { type: "sendDiscard"; room: string; clientId: string };
+  | { type: "sendDiscard"; room: string; clientId: string }
+  | { type: "roomMeta"; room: string; meta: Partial<RoomMeta> }
+  | { type: "serverUnread"; room: string; count: number }
+  /** `by: null`: the user is back in the room. */
+  | { type: "removed"; room: string; by: string | null }
+  | { type: "membersChanged"; room: string };
 
 export function emptyRoom(name: string): RoomState {
-  return { name, messages: [], hasMore: false, loaded: false, loadingOlder: false, typing: {}, online: [], reads: {}, unread: NONE, error: null };
+  return { name, messages: [], hasMore: false, loaded: false, loadingOlder: false, typing: {}, online: [], reads: {}, unread: NONE, error: null, meta: null, removedBy: null, membersRev: 0 };
 }
 
 export function initialChatState(order: string[] = [], active: string | null = null): ChatState {
@@ -191,6 +209,20 @@ export function chatReducer(state: ChatState, a: ChatAction): ChatState {
       return setSend(state, a.clientId, nextSendState(state.sends[a.clientId], { type: "fail", error: a.error }));
     case "sendRetry":
       return setSend(state, a.clientId, nextSendState(state.sends[a.clientId], { type: "retry" }));
+    case "roomMeta":
+      return updateRoom(state, a.room, (r) => {
+        const base: RoomMeta = r.meta ?? { private: false, topic: "", owner: null, role: null };
+        return { ...r, meta: { ...base, ...a.meta } };
+      });
+    case "serverUnread":
+      return updateRoom(state, a.room, (r) => (r.unread.count === a.count ? r : { ...r, unread: { ...r.unread, count: a.count } }));
+    case "removed":
+      return updateRoom(state, a.room, (r) => {
+        if (a.by === null) return r.removedBy === null ? r : { ...r, removedBy: null };
+        return { ...r, removedBy: a.by, online: [], typing: {}, unread: NONE };
+      });
+    case "membersChanged":
+      return updateRoom(state, a.room, (r) => ({ ...r, membersRev: r.membersRev + 1 }));
     case "sendDiscard": {
       const sends = { ...state.sends };
       delete sends[a.clientId];

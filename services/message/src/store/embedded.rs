@@ -6,6 +6,7 @@
 //! connection and then reused from its statement cache.
 
 mod connections;
+mod rooms;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -88,7 +89,10 @@ impl EmbeddedStore {
     /// Opens (creating when needed) the database file and its schema.
     pub async fn open(path: &Path) -> Result<EmbeddedStore> {
         let path = path.to_owned();
-        let conns = tokio::task::spawn_blocking(move || Connections::open(&path, SCHEMA)).await??;
+        let conns = tokio::task::spawn_blocking(move || {
+            Connections::open(&path, &format!("{SCHEMA}{}", rooms::SCHEMA))
+        })
+        .await??;
         Ok(EmbeddedStore {
             conns: Arc::new(conns),
         })
@@ -180,7 +184,10 @@ impl Store for EmbeddedStore {
 
     async fn insert(&self, message: Message) -> Result<(Message, bool)> {
         self.write(move |conn| {
-            let inserted = conn.prepare_cached(INSERT)?.execute(params![
+            // One transaction: a direct message and the memberships it
+            // creates are stored together or not at all.
+            let tx = conn.transaction()?;
+            let inserted = tx.prepare_cached(INSERT)?.execute(params![
                 message.id,
                 message.room,
                 message.sender,
@@ -193,12 +200,14 @@ impl Store for EmbeddedStore {
                 message.deleted,
             ])?;
             if inserted == 1 {
+                rooms::on_message_stored(&tx, &message)?;
+                tx.commit()?;
                 return Ok((message, true));
             }
             // Read back on the writer: the row that won is committed and no
             // other write can run in between.
             let client_id = message.client_id.as_deref().unwrap_or_default();
-            get_by_client(conn, &message.sender, client_id)?
+            get_by_client(&tx, &message.sender, client_id)?
                 .map(|existing| (existing, false))
                 .ok_or_else(|| Error::Corrupt("a conflicting send vanished".into()))
         })

@@ -12,9 +12,11 @@ use crate::model::{Deleted, Key, Message, ReadMove, Scan, Unread};
 
 pub mod embedded;
 pub mod mongo;
+pub mod rooms;
 
 pub use embedded::EmbeddedStore;
 pub use mongo::MongoStore;
+pub use rooms::RoomStore;
 
 #[async_trait]
 pub trait Store: Send + Sync {

@@ -3,6 +3,8 @@
 //! `read_positions` (unique per room and user). Writes wait for a journaled
 //! majority so an acknowledged message survives a failover.
 
+mod rooms;
+
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
@@ -134,6 +136,7 @@ impl MongoStore {
             db,
         };
         store.create_indexes().await?;
+        rooms::create_indexes(&store.db).await?;
         Ok(store)
     }
 
@@ -213,13 +216,21 @@ impl Store for MongoStore {
             .insert_one(MessageDoc::from(message.clone()))
             .await
         {
-            Ok(_) => Ok((message, true)),
+            Ok(_) => {
+                rooms::on_message_stored(&self.db, &message).await?;
+                Ok((message, true))
+            }
             Err(e) if is_duplicate_key(&e) => {
                 let Some(client_id) = client_id else {
                     return Err(e.into());
                 };
                 match self.get_by_client_id(&sender, &client_id).await? {
-                    Some(existing) => Ok((existing, false)),
+                    Some(existing) => {
+                        // Completes memberships an interrupted first send
+                        // may have left out (see `rooms`).
+                        rooms::on_message_stored(&self.db, &existing).await?;
+                        Ok((existing, false))
+                    }
                     None => Err(e.into()),
                 }
             }

@@ -5,6 +5,7 @@ mod edits;
 mod health;
 mod history;
 mod reads;
+mod rooms;
 mod sends;
 
 use std::sync::Arc;
@@ -47,6 +48,16 @@ pub const CASES: &[Case<Harness>] = cases![
     reads::mark_read_needs_a_message_in_the_room,
     reads::unread_counts_skip_own_deleted_and_read,
     health::ping_answers,
+    rooms::first_join_makes_an_ownerless_public_room,
+    rooms::create_room_is_unique_and_makes_the_owner,
+    rooms::private_rooms_admit_members_only,
+    rooms::invites_follow_the_roles,
+    rooms::removal_and_bans,
+    rooms::roles_are_the_owners_to_give,
+    rooms::topics_by_role_and_length,
+    rooms::room_list_has_unread_last_message_and_activity_order,
+    rooms::first_direct_message_makes_both_members,
+    rooms::racing_joins_make_one_membership,
 ];
 
 pub async fn post(h: &Harness, room: &str, sender: &str, content: &str) -> Message {

@@ -1,0 +1,78 @@
+'use strict';
+// PROTOCOL.md § Rooms and membership across gateway nodes: a removal on
+// node A takes the member's sockets on node B out of the room at once (they
+// get removedFromRoom and hear the room no more); an invite made on one node
+// notifies the invitee on another; members' online state covers every node.
+
+const assert = require('node:assert/strict');
+const { describe, it, after } = require('node:test');
+const c = require('../lib/client');
+const { assertAckError, assertAckOk } = require('../lib/shapes');
+const { clusterForFile } = require('./lib/cluster');
+
+const cluster = clusterForFile('rooms', 2);
+after(c.closeAll);
+
+const node = (i) => cluster.gateways[i];
+
+async function on(i, ns = '/chat', user) {
+  const u = user || await c.register(node(i));
+  const socket = await c.connect(node(i), ns, { token: u.token });
+  return { ...u, socket };
+}
+
+describe('rooms and memberships across nodes', () => {
+  it('an invite on node 0 notifies the invitee on node 1; members sees them online', async () => {
+    const owner = await on(0);
+    const bob = await on(1);
+    const bobNotes = await c.connect(node(1), '/notifications', { token: bob.token });
+    const notes = c.record(bobNotes, ['notification']);
+    const room = c.uniqueName('mr');
+    assertAckOk(await c.ack(owner.socket, 'createRoom', { room, private: true }));
+    await c.join(owner.socket, room);
+    assertAckOk(await c.ack(owner.socket, 'invite', { room, user: bob.username }));
+    const [note] = await notes.waitFor('notification');
+    assert.deepEqual(note, { type: 'invite', room, from: owner.username });
+    const members = await c.ack(owner.socket, 'members', { room });
+    assertAckOk(members);
+    assert.equal(members.members.find((m) => m.user === bob.username).online, true);
+    const rooms = await c.ack(bob.socket, 'rooms', {});
+    assert.ok(rooms.rooms.some((r) => r.room === room));
+  });
+
+  it('a removal on node 0 makes the member\'s sockets on node 1 leave at once', async () => {
+    const owner = await on(0);
+    const bob = await on(1);
+    const bobOld = await on(1, '/', bob);
+    const room = c.uniqueName('mr');
+    assertAckOk(await c.ack(owner.socket, 'createRoom', { room, private: true }));
+    assertAckOk(await c.ack(owner.socket, 'invite', { room, user: bob.username }));
+    await c.join(owner.socket, room);
+    await c.join(bob.socket, room);
+    await c.join(bobOld.socket, room);
+    const rec = c.record(bob.socket, ['removedFromRoom', 'message']);
+    const recOld = c.record(bobOld.socket, ['removedFromRoom']);
+    const left = c.record(owner.socket, ['memberLeft']);
+    assertAckOk(await c.ack(owner.socket, 'removeMember', { room, user: bob.username, ban: true }));
+    assert.deepEqual((await rec.waitFor('removedFromRoom'))[0], { room, by: owner.username });
+    assert.deepEqual((await recOld.waitFor('removedFromRoom'))[0], { room, by: owner.username });
+    assert.deepEqual((await left.waitFor('memberLeft'))[0], { room, user: bob.username, by: owner.username });
+    assertAckError(await c.ack(bob.socket, 'sendMessage', { room, content: 'x' }), 'FORBIDDEN');
+    assertAckError(await c.ack(bob.socket, 'joinRoom', { room }), 'FORBIDDEN');
+    assertAckOk(await c.ack(owner.socket, 'sendMessage', { room, content: 'after' }));
+    await c.sleep(c.QUIET_MS);
+    assert.equal(rec.count('message'), 0);
+  });
+
+  it('setTopic on node 1 reaches members on node 0 as roomUpdated', async () => {
+    const a = await on(0);
+    const b = await on(1);
+    const room = c.uniqueName('mr');
+    await c.join(a.socket, room);
+    await c.join(b.socket, room);
+    const rec = c.record(a.socket, ['roomUpdated']);
+    assertAckOk(await c.ack(b.socket, 'setTopic', { room, topic: 'cross-node' }));
+    const [u] = await rec.waitFor('roomUpdated');
+    assert.equal(u.topic, 'cross-node');
+  });
+});
