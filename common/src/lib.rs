@@ -4,6 +4,7 @@
 //! settings, and timestamp conversions. With the `testing` feature it also
 //! carries the store conformance harness.
 
+pub mod emoji;
 pub mod env;
 pub mod grpc;
 pub mod memory;

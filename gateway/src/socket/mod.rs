@@ -18,7 +18,9 @@ mod mentions;
 mod notifications;
 mod payload;
 mod presence;
+mod reactions;
 mod rooms;
+mod search;
 mod send;
 #[cfg(test)]
 mod test_redis;
@@ -165,6 +167,8 @@ async fn setup_chat<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
     on(&s, "typing", chat::typing::<A>);
     on(&s, "markRead", chat::mark_read::<A>);
     on(&s, "presence", presence::presence::<A>);
+    on(&s, "react", reactions::react::<A>);
+    on(&s, "search", search::search::<A>);
     on_unknown(&s);
     s.on_disconnect(membership::on_disconnect::<A>);
     count_connection(&s);

@@ -18,6 +18,7 @@ pub mod model;
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod text;
 
 pub use config::Config;
 pub use error::Error;

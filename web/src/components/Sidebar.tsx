@@ -7,6 +7,7 @@ import { useMe } from "../state/AuthContext";
 import { useChatActions, useChatState } from "../state/ChatContext";
 import { Avatar } from "./Avatar";
 import { ProfileMenu } from "./ProfileMenu";
+import { SearchBox } from "./SearchBox";
 
 function JoinForm({ id, label, placeholder, action }: { id: string; label: string; placeholder: string; action(v: string): Promise<string | null> }) {
   const [value, setValue] = useState("");
@@ -98,6 +99,7 @@ export function Sidebar({ onNavigate }: { onNavigate(): void }) {
         </div>
         <ProfileMenu />
       </div>
+      <SearchBox onNavigate={onNavigate} />
       <JoinForm id="join-room" label="Join or create a room" placeholder="room-name" action={join} />
       <h3 className="section-title">Rooms</h3>
       <ul className="room-list">{rooms.map(item)}</ul>

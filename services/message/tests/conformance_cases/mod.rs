@@ -3,7 +3,10 @@
 
 mod edits;
 mod history;
+mod reactions;
 mod reads;
+mod replies;
+mod search;
 mod sends;
 
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use chat_message::service::NewPost;
 use crate::Harness;
 
 pub use reads::persists_across_reopen;
+pub use search::migrates_an_older_database;
 
 macro_rules! cases {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -45,6 +49,19 @@ pub const CASES: &[Case<Harness>] = cases![
     reads::concurrent_marks_keep_the_newest,
     reads::mark_read_needs_a_message_in_the_room,
     reads::unread_counts_skip_own_deleted_and_read,
+    replies::replies_carry_the_replied_message,
+    replies::the_excerpt_is_the_first_100_code_points,
+    replies::the_excerpt_follows_edits_and_deletion,
+    replies::replies_must_name_a_message_of_the_same_room,
+    reactions::reactions_add_remove_and_are_idempotent,
+    reactions::reaction_refusals,
+    reactions::at_most_20_distinct_emoji,
+    search::every_word_last_as_prefix_ignoring_case_and_accents,
+    search::matches_are_code_point_offsets,
+    search::only_the_rooms_asked_and_never_deleted,
+    search::edits_are_searched_as_they_are_now,
+    search::pages_newest_first_with_before,
+    search::search_refusals,
 ];
 
 pub async fn post(h: &Harness, room: &str, sender: &str, content: &str) -> Message {
