@@ -327,6 +327,10 @@ try {
     await hit.click();
     await pa.locator("#room-title", { hasText: `#${room}` }).waitFor();
     await pa.locator(".vrow-focus .msg", { has: pa.locator(".text", { hasText: "Did the deploy go out?" }) }).waitFor();
+    // Back to the newest messages for the steps that follow.
+    await pa.getByLabel("Search messages").fill("");
+    for (const p of [pa, pb]) await p.locator(".messages").evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await sleep(300);
   });
 
   await step("after a dropped connection bob catches up on missed messages and resends his own", async () => {
