@@ -4,6 +4,7 @@
 //! settings, timestamp conversions and the naming rules. With the `testing` feature it also
 //! carries the store conformance harness.
 
+pub mod emoji;
 pub mod env;
 pub mod grpc;
 pub mod memory;

@@ -278,6 +278,61 @@ try {
     await composer(pb).fill("");
   });
 
+  const replyScreenshot = process.env.SCREENSHOT_V12 ?? path.join(repoRoot, "docs", "screenshot-replies-reactions-search.png");
+  const hoverAction = async (p, row, name) => {
+    await row.hover();
+    await row.getByRole("button", { name, exact: true }).click();
+  };
+
+  await step("bob replies: the quote shows above his composer and on the message; a click jumps to the original", async () => {
+    await hoverAction(pb, messageWith(pb, "Did the deploy go out?"), "Reply");
+    await pb.getByTestId("reply-draft").getByText("Did the deploy go out?").waitFor();
+    await send(pb, "Yes, the dashboard is green");
+    assert((await pb.getByTestId("reply-draft").count()) === 0, "the reply draft stayed after sending");
+    const reply = messageWith(pa, "the dashboard is green");
+    await reply.getByTestId("reply-quote").getByText("Did the deploy go out?").waitFor();
+    await reply.getByTestId("reply-quote").click();
+    await pa.locator(".vrow-focus .msg", { has: pa.locator(".text", { hasText: "Did the deploy go out?" }) }).waitFor();
+  });
+
+  await step("alice reacts from the picker; bob sees the count and who reacted; each sees their own highlighted", async () => {
+    await hoverAction(pa, messageWith(pa, "the dashboard is green"), "Add reaction");
+    await pa.getByRole("menuitem", { name: "React with 🎉" }).click();
+    const chipB = messageWith(pb, "the dashboard is green").locator(".reaction", { hasText: "🎉" });
+    await chipB.getByText("1", { exact: true }).waitFor();
+    assert((await chipB.getAttribute("title")) === `${alice.name} reacted with 🎉`, `hover text: ${await chipB.getAttribute("title")}`);
+    assert(!(await chipB.getAttribute("class")).includes("reaction-mine"), "bob's view marks alice's reaction as his");
+    const chipA = messageWith(pa, "the dashboard is green").locator(".reaction", { hasText: "🎉" });
+    assert((await chipA.getAttribute("class")).includes("reaction-mine"), "alice's own reaction is not highlighted");
+    await chipB.click();
+    await chipA.getByText("2", { exact: true }).waitFor();
+    await messageWith(pb, "the dashboard is green").locator(".reaction-mine", { hasText: "🎉" }).waitFor();
+    await hoverAction(pb, messageWith(pb, "Did the deploy go out?"), "Add reaction");
+    await pb.getByRole("menuitem", { name: "React with 👍" }).click();
+    await messageWith(pa, "Did the deploy go out?").locator(".reaction", { hasText: "👍" }).waitFor();
+  });
+
+  await step("search finds messages grouped by room with matches highlighted; a result opens the room at it", async () => {
+    await pa.getByLabel("Search messages").fill("DEPLOY go");
+    await pa.getByLabel("Search messages").press("Enter");
+    const results = pa.getByTestId("search-results");
+    const group = results.getByRole("region", { name: `Results in #${room}` }).or(results.locator("section", { hasText: room }));
+    const hit = group.locator(".search-hit", { hasText: "Did the deploy go out?" }).first();
+    await hit.waitFor();
+    const marks = await hit.locator("mark").allTextContents();
+    assert(JSON.stringify(marks) === JSON.stringify(["deploy", "go"]), `highlighted ${JSON.stringify(marks)}`);
+    await pa.mouse.move(0, 0);
+    mkdirSync(path.dirname(replyScreenshot), { recursive: true });
+    await pa.screenshot({ path: replyScreenshot });
+    await hit.click();
+    await pa.locator("#room-title", { hasText: `#${room}` }).waitFor();
+    await pa.locator(".vrow-focus .msg", { has: pa.locator(".text", { hasText: "Did the deploy go out?" }) }).waitFor();
+    // Back to the newest messages for the steps that follow.
+    await pa.getByLabel("Search messages").fill("");
+    for (const p of [pa, pb]) await p.locator(".messages").evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await sleep(300);
+  });
+
   await step("after a dropped connection bob catches up on missed messages and resends his own", async () => {
     bobCut = true;
     for (const ws of bobSockets) await ws.close().catch(() => {});

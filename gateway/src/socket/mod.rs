@@ -22,9 +22,11 @@ mod mentions;
 mod notifications;
 mod payload;
 mod presence;
+mod reactions;
 mod room_admin;
 mod rooms;
 mod roster;
+mod search;
 mod send;
 mod sessions;
 #[cfg(test)]
@@ -279,6 +281,8 @@ async fn setup_chat<A: Adapter>(
     on(&s, "unban", room_admin::unban::<A>);
     on(&s, "setRole", room_admin::set_role::<A>);
     on(&s, "setTopic", room_admin::set_topic::<A>);
+    on(&s, "react", reactions::react::<A>);
+    on(&s, "search", search::search::<A>);
     on_unknown(&s);
     s.on_disconnect(membership::on_disconnect::<A>);
     count_connection(&s);

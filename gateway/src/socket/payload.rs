@@ -20,6 +20,35 @@ pub struct MessageJson {
     pub attachments: Vec<AttachmentJson>,
     pub edited_at: Option<String>,
     pub deleted: bool,
+    /// v1.2: the message this one answers, as it reads now.
+    pub reply_to: Option<ReplyJson>,
+    /// v1.2: in the order each emoji first appeared.
+    pub reactions: Vec<ReactionJson>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplyJson {
+    pub id: String,
+    pub sender: String,
+    pub excerpt: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReactionJson {
+    pub emoji: String,
+    pub count: u32,
+    pub users: Vec<String>,
+}
+
+/// A message's reactions as clients see them.
+pub fn reactions(list: Vec<pb::Reaction>) -> Vec<ReactionJson> {
+    list.into_iter()
+        .map(|r| ReactionJson {
+            emoji: r.emoji,
+            count: r.count,
+            users: r.users,
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -69,6 +98,12 @@ impl Links<'_> {
                     name: a.name,
                 })
                 .collect(),
+            reply_to: m.reply_to.map(|r| ReplyJson {
+                id: r.id,
+                sender: r.sender,
+                excerpt: r.excerpt,
+            }),
+            reactions: reactions(m.reactions),
             id: m.id,
             room: m.room,
             sender: m.sender,
@@ -114,6 +149,16 @@ mod tests {
             }],
             edited_at: None,
             deleted: false,
+            reply_to: Some(pb::ReplyRef {
+                id: "m0".into(),
+                sender: "bob".into(),
+                excerpt: "hello".into(),
+            }),
+            reactions: vec![pb::Reaction {
+                emoji: "👍".into(),
+                count: 2,
+                users: vec!["bob".into(), "carol".into()],
+            }],
         }
     }
 
@@ -137,6 +182,8 @@ mod tests {
                                  "contentType": "image/png", "size": 1234, "name": "cat.png"}],
                 "editedAt": null,
                 "deleted": false,
+                "replyTo": {"id": "m0", "sender": "bob", "excerpt": "hello"},
+                "reactions": [{"emoji": "👍", "count": 2, "users": ["bob", "carol"]}],
             })
         );
     }
@@ -153,6 +200,8 @@ mod tests {
         m.avatar_media_id = None;
         m.client_id = None;
         m.attachments.clear();
+        m.reply_to = None;
+        m.reactions.clear();
         m.edited_at = Some(millis_to_timestamp(1_795_716_001_000));
         m.deleted = true;
         m.content.clear();
@@ -162,6 +211,8 @@ mod tests {
         assert_eq!(got["attachments"], json!([]));
         assert_eq!(got["editedAt"], json!("2026-11-26T18:00:01.000Z"));
         assert_eq!(got["deleted"], json!(true));
+        assert_eq!(got["replyTo"], json!(null));
+        assert_eq!(got["reactions"], json!([]));
         let mut m = stored();
         m.avatar_media_id = Some(String::new());
         assert_eq!(links.message(m).avatar, None);

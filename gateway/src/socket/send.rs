@@ -35,6 +35,8 @@ struct Draft {
     key: String,
     client_id: Option<String>,
     attachment_ids: Vec<String>,
+    /// v1.2: the id of the message this one answers.
+    reply_to: Option<String>,
 }
 
 /// Steps 1 and 2 of PROTOCOL.md's order: input shape and limits
@@ -50,6 +52,7 @@ fn draft<R: AsRef<str>>(data: &Value, max_chars: usize, joined: &[R]) -> Result<
         ));
     }
     let attachment_ids = input.ids("attachments", MAX_ATTACHMENTS)?;
+    let reply_to = input.opt_id("replyTo")?.map(str::to_string);
     let key = member_key(joined, &room)?;
     Ok(Draft {
         content,
@@ -57,6 +60,7 @@ fn draft<R: AsRef<str>>(data: &Value, max_chars: usize, joined: &[R]) -> Result<
         key,
         client_id: client_id.map(str::to_string),
         attachment_ids,
+        reply_to,
     })
 }
 
@@ -68,6 +72,7 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         key,
         client_id,
         attachment_ids,
+        reply_to,
     } = draft(
         &data,
         app.config.limits.max_message_chars,
@@ -107,7 +112,7 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         }
     };
     // 5. Store, with the sender's current avatar.
-    let posted = match post(&cx, room.name(), content, client_id, attachments).await {
+    let posted = match post(&cx, room.name(), content, client_id, attachments, reply_to).await {
         Ok(posted) => posted,
         Err(e) => {
             cx.st.limits.refund_message(token).await;
@@ -160,6 +165,7 @@ async fn post<A: Adapter>(
     content: String,
     client_id: Option<String>,
     attachments: Vec<Attachment>,
+    reply_to: Option<String>,
 ) -> Result<PostMessageResponse, Error> {
     let avatar = current_avatar(cx).await?;
     let posted = cx
@@ -175,6 +181,7 @@ async fn post<A: Adapter>(
             client_id,
             avatar_media_id: avatar,
             attachments,
+            reply_to,
         })
         .await?;
     Ok(posted.into_inner())
@@ -320,6 +327,10 @@ mod tests {
             code(json!({"room": "x", "content": "hi", "clientId": 7}), none),
             ErrorCode::InvalidInput
         );
+        assert_eq!(
+            code(json!({"room": "x", "content": "hi", "replyTo": 7}), none),
+            ErrorCode::InvalidInput
+        );
         assert_eq!(code(json!("hi"), none), ErrorCode::InvalidInput);
         // Good input to a room not joined is FORBIDDEN.
         assert_eq!(
@@ -348,6 +359,7 @@ mod tests {
                 key: "r:general".into(),
                 client_id: Some("c-1".into()),
                 attachment_ids: vec!["a".into()],
+                reply_to: None,
             }
         );
         let d = draft(

@@ -6,7 +6,7 @@ use chat_proto::message::v1 as pb;
 use pb::message_service_server::MessageService;
 use tonic::{Request, Response, Status};
 
-use crate::model::{Attachment, Message};
+use crate::model::{Attachment, Message, Reaction};
 use crate::service::{Messages, NewPost};
 
 pub struct MessageGrpc {
@@ -53,6 +53,20 @@ pub(crate) fn message_to_pb(m: Message) -> pb::Message {
         attachments: attachments_to_pb(m.attachments),
         edited_at: m.edited_at.map(millis_to_timestamp),
         deleted: m.deleted,
+        reply_to: m.reply.map(|r| pb::ReplyRef {
+            id: r.id,
+            sender: r.sender,
+            excerpt: r.excerpt,
+        }),
+        reactions: m.reactions.into_iter().map(reaction_to_pb).collect(),
+    }
+}
+
+fn reaction_to_pb(r: Reaction) -> pb::Reaction {
+    pb::Reaction {
+        emoji: r.emoji,
+        count: r.count,
+        users: r.users,
     }
 }
 
@@ -72,6 +86,7 @@ impl MessageService for MessageGrpc {
                 client_id: r.client_id,
                 avatar_media_id: r.avatar_media_id,
                 attachments: r.attachments.into_iter().map(attachment_from_pb).collect(),
+                reply_to: r.reply_to,
             })
             .await?;
         Ok(Response::new(pb::PostMessageResponse {
@@ -164,6 +179,43 @@ impl MessageService for MessageGrpc {
                     last_read_message_id: u.last_read,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn react(
+        &self,
+        request: Request<pb::ReactRequest>,
+    ) -> Result<Response<pb::ReactResponse>, Status> {
+        let r = request.into_inner();
+        let (message, changed) = self.messages.react(&r.id, &r.user, &r.emoji, r.on).await?;
+        Ok(Response::new(pb::ReactResponse {
+            message: Some(message_to_pb(message)),
+            changed,
+        }))
+    }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let r = request.into_inner();
+        let (hits, has_more) = self
+            .messages
+            .search(&r.query, &r.rooms, r.before.as_deref(), r.limit)
+            .await?;
+        Ok(Response::new(pb::SearchResponse {
+            results: hits
+                .into_iter()
+                .map(|h| pb::SearchHit {
+                    message: Some(message_to_pb(h.message)),
+                    matches: h
+                        .matches
+                        .into_iter()
+                        .map(|(start, end)| pb::Match { start, end })
+                        .collect(),
+                })
+                .collect(),
+            has_more,
         }))
     }
 }

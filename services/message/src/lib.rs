@@ -23,6 +23,7 @@ pub mod rooms;
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod text;
 
 pub use config::Config;
 pub use error::Error;

@@ -26,6 +26,94 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
     pub edited_at: Option<i64>,
     pub deleted: bool,
+    /// Id of the message this one answers, as stored.
+    pub reply_to: Option<String>,
+    /// That message as it reads now; filled by the service on every read,
+    /// never stored (stores leave it `None`).
+    pub reply: Option<ReplyRef>,
+    /// Filled by the service on every read, never stored with the message
+    /// (stores leave it empty).
+    pub reactions: Vec<Reaction>,
+}
+
+/// The replied-to message as a reply shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyRef {
+    pub id: String,
+    pub sender: String,
+    /// The first 100 code points of its content; empty once deleted.
+    pub excerpt: String,
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u32,
+    /// In the order they reacted.
+    pub users: Vec<String>,
+}
+
+/// One stored reaction row: who reacted with what, in reaction order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionRow {
+    pub message_id: String,
+    pub emoji: String,
+    pub user: String,
+}
+
+/// Groups reaction rows (already in reaction order) by emoji, in the order
+/// each emoji first appears. Shared by both stores' readers.
+pub fn group_reactions(rows: impl IntoIterator<Item = (String, String)>) -> Vec<Reaction> {
+    let mut out: Vec<Reaction> = Vec::new();
+    for (emoji, user) in rows {
+        match out.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => {
+                r.count += 1;
+                r.users.push(user);
+            }
+            None => out.push(Reaction {
+                emoji,
+                count: 1,
+                users: vec![user],
+            }),
+        }
+    }
+    out
+}
+
+/// A reaction to add (`on`) or remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionChange {
+    pub message_id: String,
+    pub emoji: String,
+    pub user: String,
+    pub on: bool,
+    /// Adding a new emoji past this many distinct ones is refused.
+    pub max_distinct: usize,
+}
+
+/// What a store did with a [`ReactionChange`], decided atomically with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactOutcome {
+    /// No such message.
+    Missing,
+    /// The message is deleted; nothing changed.
+    Deleted,
+    /// A new emoji would pass the per-message cap; nothing changed.
+    TooMany,
+    /// Applied; `false` when it was already so.
+    Done { changed: bool },
+}
+
+/// What a store searches: folded words that must all be present (the last
+/// as a prefix), within `rooms`, older than `before`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Non-empty; made by `text::query_terms`.
+    pub terms: Vec<String>,
+    pub rooms: Vec<String>,
+    pub before: Option<Key>,
 }
 
 impl Message {

@@ -47,6 +47,44 @@ impl Limits {
     }
 }
 
+/// Search page sizes and query length (PROTOCOL.md § Limits, search).
+pub const SEARCH_DEFAULT_LIMIT: u32 = 20;
+pub const SEARCH_MAX_LIMIT: u32 = 100;
+pub const SEARCH_MAX_QUERY_CHARS: usize = 200;
+
+/// A search query: trimmed, 1..=200 code points.
+pub fn search_query(raw: &str) -> Result<&str> {
+    let q = raw.trim();
+    if q.is_empty() || q.chars().nth(SEARCH_MAX_QUERY_CHARS).is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "The search query must be 1 to {SEARCH_MAX_QUERY_CHARS} characters"
+        )));
+    }
+    Ok(q)
+}
+
+/// A search page size: 0 means the default; above the maximum is refused.
+pub fn search_page(requested: u32) -> Result<u32> {
+    match requested {
+        0 => Ok(SEARCH_DEFAULT_LIMIT),
+        n if n <= SEARCH_MAX_LIMIT => Ok(n),
+        _ => Err(Error::InvalidArgument(format!(
+            "The search limit must be between 1 and {SEARCH_MAX_LIMIT}"
+        ))),
+    }
+}
+
+/// A reaction must be exactly one emoji (the shared rule in `chat_common`).
+pub fn emoji(raw: &str) -> Result<&str> {
+    if chat_common::emoji::is_single_emoji(raw) {
+        Ok(raw)
+    } else {
+        Err(Error::InvalidArgument(
+            "A reaction must be exactly one emoji".into(),
+        ))
+    }
+}
+
 /// Rejects an empty required field, naming it in a sentence.
 pub fn required<'a>(value: &'a str, what: &str) -> Result<&'a str> {
     if value.is_empty() {
@@ -126,6 +164,19 @@ mod tests {
         assert_eq!(LIMITS.page_size(200).unwrap(), 200);
         assert!(rejected(LIMITS.page_size(201)));
         assert!(rejected(LIMITS.page_size(u32::MAX)));
+    }
+
+    #[test]
+    fn search_queries_and_pages_have_limits() {
+        assert_eq!(search_query("  café ").unwrap(), "café");
+        assert!(rejected(search_query("   ")));
+        assert!(search_query(&"é".repeat(200)).is_ok());
+        assert!(rejected(search_query(&"é".repeat(201))));
+        assert_eq!(search_page(0).unwrap(), 20);
+        assert_eq!(search_page(100).unwrap(), 100);
+        assert!(rejected(search_page(101)));
+        assert!(emoji("👍").is_ok());
+        assert!(rejected(emoji("ok")));
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! The message rules applied in order (input shape and limits, then
 //! existence and authorship) on top of any [`Store`]; the gRPC layer only
-//! translates to and from protobuf.
+//! translates to and from protobuf. Every message handed out is decorated
+//! (`decorate`) with its reply excerpt and reactions as they are now.
+
+mod decorate;
+mod extras;
+
+pub use extras::SearchHit;
 
 use std::sync::Arc;
 
@@ -22,6 +28,8 @@ pub struct NewPost {
     pub client_id: Option<String>,
     pub avatar_media_id: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// Id of a message in the same room that this one answers.
+    pub reply_to: Option<String>,
 }
 
 pub struct Messages {
@@ -68,6 +76,17 @@ impl Messages {
                 "Every attachment needs a media id".into(),
             ));
         }
+        let reply_to = optional(post.reply_to.as_deref()).map(str::to_string);
+        if let Some(target) = &reply_to {
+            match self.store.get(target).await? {
+                Some(m) if m.room == post.room => {}
+                _ => {
+                    return Err(Error::NotFound(
+                        "The message you reply to is not in this room".into(),
+                    ));
+                }
+            }
+        }
         let (id, ts) = new_id_and_ts();
         let message = Message {
             id,
@@ -80,22 +99,29 @@ impl Messages {
             attachments: post.attachments,
             edited_at: None,
             deleted: false,
+            reply_to,
+            reply: None,
+            reactions: Vec::new(),
         };
-        self.store.insert(message).await
+        let (message, created) = self.store.insert(message).await?;
+        Ok((self.decorate_one(message).await?, created))
     }
 
     pub async fn by_client_id(&self, sender: &str, client_id: &str) -> Result<Message> {
         required(sender, "sender")?;
         required(client_id, "client id")?;
-        self.store
+        let m = self
+            .store
             .get_by_client_id(sender, client_id)
             .await?
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        self.decorate_one(m).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Message> {
         required(id, "message id")?;
-        self.store.get(id).await?.ok_or_else(not_found)
+        let m = self.store.get(id).await?.ok_or_else(not_found)?;
+        self.decorate_one(m).await
     }
 
     /// A page of `room`, oldest first (see the proto for the three modes).
@@ -125,6 +151,7 @@ impl Messages {
         if matches!(scan, Scan::Older(_)) {
             messages.reverse();
         }
+        let messages = self.decorate(messages).await?;
         Ok(Page { messages, has_more })
     }
 
@@ -151,10 +178,12 @@ impl Messages {
         }
         // The store re-checks "not deleted" atomically: a delete may have
         // landed since the read above.
-        self.store
+        let m = self
+            .store
             .edit(id, &content, now_millis())
             .await?
-            .ok_or_else(deleted)
+            .ok_or_else(deleted)?;
+        self.decorate_one(m).await
     }
 
     pub async fn delete(&self, id: &str, requester: &str) -> Result<Deleted> {
@@ -166,7 +195,9 @@ impl Messages {
                 "Only the author can delete this message".into(),
             ));
         }
-        self.store.soft_delete(id).await?.ok_or_else(not_found)
+        let mut d = self.store.soft_delete(id).await?.ok_or_else(not_found)?;
+        d.message = self.decorate_one(d.message).await?;
+        Ok(d)
     }
 
     /// Moves `user`'s read position in `room` to `message_id` if newer.

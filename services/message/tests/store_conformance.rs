@@ -129,6 +129,15 @@ fn persistence_trial() -> Trial {
     })
 }
 
+/// Embedded only: an older database file gains the v1.2 schema at open.
+fn migration_trial() -> Trial {
+    Trial::test("embedded::migrates_an_older_database", || {
+        let rt = tokio::runtime::Runtime::new().map_err(|e| Failed::from(e.to_string()))?;
+        rt.block_on(conformance_cases::migrates_an_older_database());
+        Ok(())
+    })
+}
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime for the MongoDB probe");
     let target = conformance::mongo_target(&rt);
@@ -140,6 +149,7 @@ fn main() {
     }
     let mut trials = conformance::trials(backends, skipped, conformance_cases::CASES);
     trials.push(persistence_trial());
+    trials.push(migration_trial());
     // Each trial's database is dropped when its harness is; the container
     // is stopped here, inside the runtime it was started on, before exiting.
     let conclusion = conformance::run(trials);

@@ -80,7 +80,7 @@ function assertMessage(msg, expected = {}) {
   const ctx = `message ${JSON.stringify(msg)}`;
   assert.ok(msg && typeof msg === 'object', ctx);
   for (const key of ['id', 'room', 'sender', 'content', 'avatar', 'timestamp', 'attachments',
-    'editedAt', 'deleted']) {
+    'editedAt', 'deleted', 'replyTo', 'reactions']) {
     assert.ok(key in msg, `${ctx}: missing '${key}'`);
   }
   assert.equal(typeof msg.id, 'string', ctx);
@@ -88,8 +88,14 @@ function assertMessage(msg, expected = {}) {
   assertRecentTimestamp(msg.timestamp, 'message timestamp');
   assert.ok(Array.isArray(msg.attachments), `${ctx}: attachments must be an array`);
   assert.equal(typeof msg.deleted, 'boolean', ctx);
+  assert.ok(Array.isArray(msg.reactions), `${ctx}: reactions must be an array`);
+  if (msg.replyTo !== null) {
+    assert.deepEqual(Object.keys(msg.replyTo).sort(), ['excerpt', 'id', 'sender'], ctx);
+  }
   if (msg.editedAt !== null) assertRecentTimestamp(msg.editedAt, 'editedAt');
-  const defaults = { attachments: [], editedAt: null, deleted: false, avatar: null };
+  const defaults = {
+    attachments: [], editedAt: null, deleted: false, avatar: null, replyTo: null, reactions: [],
+  };
   for (const [key, value] of Object.entries({ ...defaults, ...expected })) {
     assert.deepEqual(msg[key], value, `${ctx}: '${key}'`);
   }

@@ -1,22 +1,27 @@
 // Writing a message: Enter sends, Shift+Enter adds a line, files attach by
 // picker, paste or drop; typing is reported (throttled) while writing.
 
-import { useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
 import { formatSize } from "../lib/format";
+import type { ChatMessage } from "../lib/types";
 import { useChatActions } from "../state/ChatContext";
 import { CloseIcon, PaperclipIcon, SendIcon } from "./icons";
 
 const MAX_CHARS = 4000;
 const MAX_BYTES = 10 * 1024 * 1024;
 
-export function Composer({ room, label, disabled }: { room: string; label: string; disabled?: boolean }) {
-  const { send, typingInput, typingStop } = useChatActions();
+export function Composer({ room, label, disabled, replyingTo }: { room: string; label: string; disabled?: boolean; replyingTo?: ChatMessage | null }) {
+  const { send, typingInput, typingStop, setReply } = useChatActions();
   const [text, setText] = useState("");
   const [files, setFiles] = useState<File[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
   const length = [...text.trim()].length;
+  // Choosing "Reply" moves the cursor here.
+  useEffect(() => {
+    if (replyingTo) input.current?.focus();
+  }, [replyingTo]);
 
   const addFiles = (list: FileList | File[]) => {
     const picked = [...list];
@@ -71,6 +76,17 @@ export function Composer({ room, label, disabled }: { room: string; label: strin
       onDragLeave={() => setDragging(false)}
       onDrop={onDrop}
     >
+      {replyingTo && (
+        <div className="reply-draft" data-testid="reply-draft">
+          <div className="reply-quote reply-quote-static">
+            <span className="reply-sender">Replying to {replyingTo.sender}</span>
+            <span className="reply-excerpt">{[...replyingTo.content].slice(0, 100).join("")}</span>
+          </div>
+          <button type="button" className="icon-btn" aria-label="Cancel reply" onClick={() => setReply(room, null)}>
+            <CloseIcon />
+          </button>
+        </div>
+      )}
       {files.length > 0 && (
         <ul className="chips" aria-label="Attachments to send">
           {files.map((f, i) => (

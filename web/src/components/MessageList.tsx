@@ -5,7 +5,7 @@
 // offers a jump back down otherwise.
 
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { groupMessages, type Row } from "../lib/grouping";
 import type { SendState } from "../lib/sendState";
 import { useChatActions } from "../state/ChatContext";
@@ -31,7 +31,8 @@ function estimate(r: Row | undefined): number {
 }
 
 export function MessageList({ room, me, sends, label }: Props) {
-  const { loadOlder } = useChatActions();
+  const { loadOlder, clearFocus } = useChatActions();
+  const [flash, setFlash] = useState<string | null>(null);
   const rows = useMemo(() => groupMessages(room.messages), [room.messages]);
   const receipts = useMemo(() => receiptsByMessage(room.messages, room.reads, me), [room.messages, room.reads, me]);
   const online = useMemo(() => new Set(room.online.map((u) => u.toLowerCase())), [room.online]);
@@ -92,6 +93,23 @@ export function MessageList({ room, me, sends, label }: Props) {
     }
   }, [firstKey, lastRow, rows.length]);
 
+  // A reply's original or a search result: scroll it to the middle and flash it.
+  useLayoutEffect(() => {
+    const id = room.focus;
+    if (!id) return;
+    const i = rows.findIndex((r) => r.message.id === id);
+    if (i < 0) return;
+    atEnd.current = false;
+    virtualizer.scrollToIndex(i, { align: "center" });
+    setFlash(id);
+    clearFocus(room.name);
+  }, [room.focus, rows]);
+  useEffect(() => {
+    if (!flash) return;
+    const t = setTimeout(() => setFlash(null), 2500);
+    return () => clearTimeout(t);
+  }, [flash]);
+
   const renderRow = (r: Row) => {
     const m = r.message;
     return (
@@ -132,7 +150,7 @@ export function MessageList({ room, me, sends, label }: Props) {
             const r = rows[vi.index];
             if (!r) return null;
             return (
-              <li key={vi.key} className="vrow" data-index={vi.index} ref={virtualizer.measureElement} style={{ transform: `translateY(${vi.start - TOP_PX}px)` }}>
+              <li key={vi.key} className={r.message.id === flash ? "vrow vrow-focus" : "vrow"} data-index={vi.index} ref={virtualizer.measureElement} style={{ transform: `translateY(${vi.start - TOP_PX}px)` }}>
                 {renderRow(r)}
               </li>
             );

@@ -2,6 +2,7 @@
 
 import { memo, useState, type KeyboardEvent } from "react";
 import { formatTime } from "../lib/format";
+import { COMMON_EMOJI, reactedByMe, reactionTitle } from "../lib/reactions";
 import type { SendState } from "../lib/sendState";
 import type { ChatMessage } from "../lib/types";
 import { useChatActions } from "../state/ChatContext";
@@ -23,13 +24,19 @@ interface Props {
 }
 
 export const MessageRow = memo(function MessageRow({ message: m, startsGroup, endsGroup, mine, me, sendState, seenBy, senderOnline }: Props) {
-  const { retry, discard, edit, remove } = useChatActions();
+  const { retry, discard, edit, remove, react, setReply, openAt } = useChatActions();
+  const [picking, setPicking] = useState(false);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.content);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const time = formatTime(m.timestamp);
   const failed = sendState?.status === "failed" && m.pending;
+  const reactions = m.reactions ?? [];
+  const toggle = async (emoji: string, on: boolean) => {
+    setPicking(false);
+    setError(await react(m.id, emoji, on));
+  };
 
   const saveEdit = async () => {
     const content = draft.trim();
@@ -72,6 +79,18 @@ export const MessageRow = memo(function MessageRow({ message: m, startsGroup, en
             <time dateTime={m.timestamp}>{time}</time>
           </div>
         )}
+        {m.replyTo && (
+          <button
+            type="button"
+            className="reply-quote"
+            data-testid="reply-quote"
+            title="Show the original message"
+            onClick={() => m.replyTo && void openAt(m.room, m.replyTo.id)}
+          >
+            <span className="reply-sender">{m.replyTo.sender}</span>
+            <span className="reply-excerpt">{m.replyTo.excerpt || "The original message was deleted."}</span>
+          </button>
+        )}
         {m.deleted ? (
           <p className="text text-deleted">This message was deleted.</p>
         ) : editing ? (
@@ -94,6 +113,26 @@ export const MessageRow = memo(function MessageRow({ message: m, startsGroup, en
           <MessageText content={m.content} me={me} />
         )}
         {!m.deleted && <Attachments items={m.attachments} />}
+        {!m.deleted && reactions.length > 0 && (
+          <div className="reactions" data-testid="reactions">
+            {reactions.map((r) => {
+              const own = reactedByMe(r, me);
+              return (
+                <button
+                  key={r.emoji}
+                  type="button"
+                  className={`reaction${own ? " reaction-mine" : ""}`}
+                  aria-pressed={own}
+                  title={reactionTitle(r)}
+                  aria-label={`${reactionTitle(r)}${own ? " (click to remove yours)" : ""}`}
+                  onClick={() => void toggle(r.emoji, !own)}
+                >
+                  <span aria-hidden="true">{r.emoji}</span> <span className="reaction-count">{r.count}</span>
+                </button>
+              );
+            })}
+          </div>
+        )}
         <div className="msg-status">
           {m.editedAt && !m.deleted && <span className="edited">(edited)</span>}
           {mine && m.pending && sendState?.status !== "failed" && (
@@ -125,9 +164,28 @@ export const MessageRow = memo(function MessageRow({ message: m, startsGroup, en
           )}
         </div>
       </div>
-      {mine && !m.deleted && !m.pending && !editing && (
+      {!m.deleted && !m.pending && !editing && (
         <div className="msg-actions">
-          {confirmDelete ? (
+          {picking && (
+            <div className="emoji-picker" role="menu" aria-label="Pick a reaction">
+              {COMMON_EMOJI.map((e) => (
+                <button key={e} type="button" role="menuitem" className="emoji-choice" aria-label={`React with ${e}`} onClick={() => void toggle(e, true)}>
+                  {e}
+                </button>
+              ))}
+            </div>
+          )}
+          {!confirmDelete && (
+            <>
+              <button type="button" className="icon-btn" aria-label="Add reaction" title="React" aria-expanded={picking} onClick={() => setPicking((v) => !v)}>
+                <span aria-hidden="true">☺</span>
+              </button>
+              <button type="button" className="icon-btn" aria-label="Reply" title="Reply" onClick={() => setReply(m.room, m)}>
+                <span aria-hidden="true">↩</span>
+              </button>
+            </>
+          )}
+          {mine && (confirmDelete ? (
             <>
               <button
                 type="button"
@@ -161,7 +219,7 @@ export const MessageRow = memo(function MessageRow({ message: m, startsGroup, en
                 <TrashIcon />
               </button>
             </>
-          )}
+          ))}
         </div>
       )}
     </div>

@@ -130,7 +130,7 @@ export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
               </>
             )}
           </div>
-          <Composer key={`composer:${room.name}`} room={room.name} label={peer ? `@${peer}` : label} />
+          <Composer key={`composer:${room.name}`} room={room.name} label={peer ? `@${peer}` : label} replyingTo={room.replyingTo} />
         </div>
         <aside id="people-panel" className={`people${showPeople ? " people-open" : ""}`} aria-label="Online" data-testid="online">
           <h3>Online — {room.online.length}</h3>

@@ -8,6 +8,7 @@ import { useChatActions, useChatState } from "../state/ChatContext";
 import { Avatar } from "./Avatar";
 import { NewRoomDialog } from "./NewRoomDialog";
 import { ProfileMenu } from "./ProfileMenu";
+import { SearchBox } from "./SearchBox";
 
 function JoinForm({ id, label, placeholder, action }: { id: string; label: string; placeholder: string; action(v: string): Promise<string | null> }) {
   const [value, setValue] = useState("");
@@ -108,7 +109,8 @@ export function Sidebar({ onNavigate }: { onNavigate(): void }) {
         </div>
         <ProfileMenu />
       </div>
-      <JoinForm id="join-room" label="Join a room" placeholder="room-name" action={join} />
+      <SearchBox onNavigate={onNavigate} />
+      <JoinForm id="join-room" label="Join or create a room" placeholder="room-name" action={join} />
       {creating ? (
         <NewRoomDialog onDone={() => setCreating(false)} />
       ) : (

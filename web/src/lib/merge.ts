@@ -2,7 +2,7 @@
 // catch-up without duplicates, keeping unchanged objects identical so
 // memoised rows do not re-render.
 
-import type { ChatMessage } from "./types";
+import type { ChatMessage, Reaction } from "./types";
 
 /** Messages in a room are ordered by (timestamp, id). */
 export function compareMessages(a: ChatMessage, b: ChatMessage): number {
@@ -11,12 +11,18 @@ export function compareMessages(a: ChatMessage, b: ChatMessage): number {
   return a.id < b.id ? -1 : 1;
 }
 
+function sameReactions(a: Reaction[], b: Reaction[]): boolean {
+  return a.length === b.length && a.every((r, i) => r.emoji === b[i]?.emoji && r.users.join("\n") === b[i]?.users.join("\n"));
+}
+
 function sameContent(a: ChatMessage, b: ChatMessage): boolean {
   return (
     a.content === b.content &&
     a.editedAt === b.editedAt &&
     a.deleted === b.deleted &&
     a.avatar === b.avatar &&
+    a.replyTo?.excerpt === b.replyTo?.excerpt &&
+    sameReactions(a.reactions ?? [], b.reactions ?? []) &&
     a.attachments.length === b.attachments.length &&
     a.attachments.every((x, i) => x.id === b.attachments[i]?.id)
   );

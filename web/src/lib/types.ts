@@ -19,8 +19,31 @@ export interface ChatMessage {
   attachments: Attachment[];
   editedAt: string | null;
   deleted: boolean;
+  /** v1.2: the message this one answers, as it reads now. */
+  replyTo?: ReplyRef | null;
+  /** v1.2: in the order each emoji first appeared. */
+  reactions?: Reaction[];
   /** Set only on local, not yet acknowledged sends (id is `local:<clientId>`). */
   pending?: boolean;
+}
+
+export interface ReplyRef {
+  id: string;
+  sender: string;
+  /** The first 100 characters; empty once the original is deleted. */
+  excerpt: string;
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  users: string[];
+}
+
+/** One `search` result: `matches` are [start, end) code-point offsets in `content`. */
+export interface SearchResult {
+  message: ChatMessage;
+  matches: [number, number][];
 }
 
 export interface User {

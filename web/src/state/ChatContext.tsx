@@ -8,7 +8,7 @@ import { firstConfirmedId, lastConfirmedId } from "../lib/merge";
 import { parseUsernameInput } from "../lib/rooms";
 import { isRetryable, newClientId } from "../lib/sendState";
 import { TypingEmitter } from "../lib/typing";
-import type { Attachment, ChatMessage, Member, RoomSummary } from "../lib/types";
+import type { Attachment, ChatMessage, Member, Reaction, RoomSummary, SearchResult } from "../lib/types";
 import { useAuth, useMe } from "./AuthContext";
 import { chatReducer, initialChatState, type ChatState } from "./chatState";
 import { useChatEvents } from "./chatEvents";
@@ -41,6 +41,15 @@ export interface ChatActions {
   setTopic(room: string, topic: string): Promise<string | null>;
   /** Refreshes the memberships, roles, topics and unread counts from the server. */
   refreshRooms(): Promise<void>;
+  /** The composer of `room` answers `message` (null: no longer). */
+  setReply(room: string, message: ChatMessage | null): void;
+  /** Adds or removes my reaction; resolves to an error sentence or null. */
+  react(id: string, emoji: string, on: boolean): Promise<string | null>;
+  search(query: string): Promise<{ results: SearchResult[]; error: string | null }>;
+  /** Opens `room` scrolled to message `id`, loading the history around it when needed. */
+  openAt(room: string, id: string): Promise<void>;
+  /** The focused message was shown. */
+  clearFocus(room: string): void;
 }
 
 interface Outgoing {
@@ -49,6 +58,7 @@ interface Outgoing {
   files: File[];
   attachmentIds: string[] | null;
   previews: Attachment[];
+  replyTo: string | null;
   /** The last failure was one a resend can fix (offline, timeout, rate limit). */
   retryable: boolean;
 }
@@ -56,6 +66,8 @@ interface Outgoing {
 export const PAGE_SIZE = 50;
 const CATCH_UP_PAGE = 200;
 const CATCH_UP_MAX_PAGES = 25;
+/** Messages loaded on each side of a message opened from search or a reply. */
+const AROUND_PAGE = 100;
 
 const StateContext = createContext<ChatState | null>(null);
 const ActionsContext = createContext<ChatActions | null>(null);
@@ -136,7 +148,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         dispatch({ type: "sendFail", clientId, error: e instanceof Error ? e.message : "Upload failed." });
         return;
       }
-      const payload = { room: out.room, content: out.content, clientId, attachments: out.attachmentIds ?? [] };
+      const payload = { room: out.room, content: out.content, clientId, attachments: out.attachmentIds ?? [], ...(out.replyTo ? { replyTo: out.replyTo } : {}) };
       const reply = await request<{ message: ChatMessage }>("sendMessage", payload);
       if (reply.ok) {
         dispatch({ type: "sendAck", clientId, message: reply.message });
@@ -241,13 +253,17 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         }));
         // The contract needs 1–4000 characters of content even with attachments.
         const text = content.trim() || files.map((f) => f.name).join(", ");
-        outbox.current.set(clientId, { room, content: text, files, attachmentIds: null, previews, retryable: true });
+        const answering = stateRef.current.rooms[room]?.replyingTo ?? null;
+        const replyTo = answering ? { id: answering.id, sender: answering.sender, excerpt: [...answering.content].slice(0, 100).join("") } : null;
+        outbox.current.set(clientId, { room, content: text, files, attachmentIds: null, previews, replyTo: replyTo?.id ?? null, retryable: true });
+        if (answering) dispatch({ type: "replyTo", room, message: null });
         typer(room).stop();
         dispatch({
           type: "sendStart",
           message: {
             id: `local:${clientId}`, room, sender: meRef.current.username, content: text, avatar: meRef.current.avatar,
             timestamp: new Date().toISOString(), clientId, attachments: previews, editedAt: null, deleted: false, pending: true,
+            replyTo, reactions: [],
           },
         });
         void attempt(clientId);
@@ -301,6 +317,49 @@ export function ChatProvider({ children }: { children: ReactNode }) {
       },
       typingStop(room) {
         typer(room).stop();
+      },
+      setReply(room, message) {
+        dispatch({ type: "replyTo", room, message });
+      },
+      async react(id, emoji, on) {
+        const reply = await request<{ reactions: Reaction[] }>("react", { id, emoji, on });
+        if (!reply.ok) return reply.error.message;
+        const room = Object.values(stateRef.current.rooms).find((r) => r.messages.some((m) => m.id === id));
+        if (room) dispatch({ type: "reactions", room: room.name, id, reactions: reply.reactions });
+        return null;
+      },
+      async search(query) {
+        const reply = await request<{ results: SearchResult[]; hasMore: boolean }>("search", { query, limit: 50 });
+        return reply.ok ? { results: reply.results, error: null } : { results: [], error: reply.error.message };
+      },
+      async openAt(room, id) {
+        await openRoom(room);
+        const r = stateRef.current.rooms[room];
+        if (r?.messages.some((m) => m.id === id)) {
+          dispatch({ type: "focus", room, id });
+          return;
+        }
+        // The newer side first: its first message is the one just after `id`,
+        // so a page before that one ends with `id` itself.
+        const newer = await request<{ messages: ChatMessage[]; hasMore: boolean }>("history", { room, after: id, limit: AROUND_PAGE });
+        if (!newer.ok) {
+          dispatch({ type: "roomError", room, error: newer.error.message });
+          return;
+        }
+        const next = newer.messages[0];
+        if (!next) {
+          dispatch({ type: "focus", room, id });
+          return;
+        }
+        const older = await request<{ messages: ChatMessage[]; hasMore: boolean }>("history", { room, before: next.id, limit: AROUND_PAGE });
+        if (!older.ok) {
+          dispatch({ type: "roomError", room, error: older.error.message });
+          return;
+        }
+        dispatch({ type: "around", room, messages: [...older.messages, ...newer.messages], hasMore: older.hasMore, focus: id });
+      },
+      clearFocus(room) {
+        dispatch({ type: "focus", room, id: null });
       },
     };
     return { actions, syncRoom, fetchRooms, applyUnread };

@@ -3,7 +3,7 @@
 import { useEffect, type Dispatch, type MutableRefObject } from "react";
 import type { Socket } from "socket.io-client";
 import { roomLabel } from "../lib/rooms";
-import type { ChatMessage, ChatNotification } from "../lib/types";
+import type { ChatMessage, ChatNotification, Reaction } from "../lib/types";
 import type { ChatAction, ChatState } from "./chatState";
 import { useToasts } from "./ToastContext";
 
@@ -33,6 +33,7 @@ export function useChatEvents({ chat, notifications, me, dispatch, isViewing, st
       },
       messageEdited: (m: ChatMessage) => dispatch({ type: "edited", message: m }),
       messageDeleted: (d: { id: string; room: string }) => dispatch({ type: "deleted", room: d.room, id: d.id }),
+      messageReactions: (r: { id: string; room: string; reactions: Reaction[] }) => dispatch({ type: "reactions", ...r }),
       typing: (t: { room: string; user: string; typing: boolean }) =>
         dispatch({ type: "typing", room: t.room, user: t.user, typing: t.typing, now: Date.now() }),
       read: (r: { room: string; user: string; messageId: string }) => dispatch({ type: "read", ...r, me }),

@@ -103,6 +103,32 @@ describe("chatReducer", () => {
     expect(room(s).unread.count).toBe(1);
   });
 
+  it("applies messageReactions, keeps a reply draft per room, and opens history around a message", () => {
+    let s = run(initialChatState(["general", "other"]), { type: "firstPage", room: "general", messages: [msg("3", "a", 3), msg("4", "a", 4)], hasMore: false, me: "bob", lastReadId: "4", viewing: true });
+    const reactions = [{ emoji: "👍", count: 1, users: ["bob"] }];
+    s = run(s, { type: "reactions", room: "general", id: "3", reactions });
+    expect(room(s).messages[0]?.reactions).toEqual(reactions);
+    const before = s;
+    expect(run(s, { type: "reactions", room: "general", id: "3", reactions: [...reactions] })).toBe(before);
+    // A later history page with the same reactions keeps the same objects.
+    expect(run(s, { type: "page", room: "general", messages: [{ ...msg("3", "a", 3), reactions }] })).toBe(before);
+
+    const original = room(s).messages[1];
+    if (!original) throw new Error("missing");
+    s = run(s, { type: "replyTo", room: "general", message: original });
+    expect(room(s).replyingTo?.id).toBe("4");
+    expect(room(s, "other").replyingTo).toBeNull();
+    // The original deleted: the draft no longer answers it.
+    s = run(s, { type: "deleted", room: "general", id: "4" });
+    expect(room(s).replyingTo).toBeNull();
+
+    s = run(s, { type: "around", room: "general", messages: [msg("1", "a", 1), msg("2", "a", 2)], hasMore: true, focus: "2" });
+    expect(room(s).messages.map((m) => m.id)).toEqual(["1", "2"]);
+    expect([room(s).hasMore, room(s).focus]).toEqual([true, "2"]);
+    s = run(s, { type: "focus", room: "general", id: null });
+    expect(room(s).focus).toBeNull();
+  });
+
   it("tracks typing, presence and leaving", () => {
     let s = run(initialChatState(["general"]), { type: "presence", room: "general", users: ["bob", "alice", "bob"] });
     expect(room(s).online).toEqual(["alice", "bob"]);

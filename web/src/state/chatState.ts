@@ -5,7 +5,8 @@ import { markDeleted, mergeMessages, removePending, replaceMessage, upsertPendin
 import { nextSendState, type SendState } from "../lib/sendState";
 import { applyTyping, type TypingMap } from "../lib/typing";
 import { countUnreadAfter, NONE, onMessage, onNotified, onRead, type Unread } from "../lib/unread";
-import type { ChatMessage, Role } from "../lib/types";
+import { applyReactions } from "../lib/reactions";
+import type { ChatMessage, Reaction, Role } from "../lib/types";
 
 /** What the server says about a room and the user's place in it (v1.2). */
 export interface RoomMeta {
@@ -34,6 +35,10 @@ export interface RoomState {
   removedBy: string | null;
   /** Goes up when the member list changed (refetch it). */
   membersRev: number;
+  /** The message the composer answers, shown above it. */
+  replyingTo: ChatMessage | null;
+  /** A message to scroll to and flash (a reply's original, a search result). */
+  focus: string | null;
 }
 
 export interface ChatState {
@@ -63,6 +68,11 @@ export type ChatAction =
   | { type: "loadingOlder"; room: string; loading: boolean }
   | { type: "message"; message: ChatMessage; me: string; viewing: boolean }
   | { type: "edited"; message: ChatMessage }
+  | { type: "reactions"; room: string; id: string; reactions: Reaction[] }
+  | { type: "replyTo"; room: string; message: ChatMessage | null }
+  | { type: "focus"; room: string; id: string | null }
+  /** The history around one message (opening a search result), replacing the list. */
+  | { type: "around"; room: string; messages: ChatMessage[]; hasMore: boolean; focus: string }
   | { type: "deleted"; room: string; id: string }
   | { type: "typing"; room: string; user: string; typing: boolean; now: number }
   | { type: "presence"; room: string; users: string[] }
@@ -83,7 +93,7 @@ export type ChatAction =
   | { type: "membersChanged"; room: string };
 
 export function emptyRoom(name: string): RoomState {
-  return { name, messages: [], hasMore: false, loaded: false, loadingOlder: false, typing: {}, online: [], reads: {}, unread: NONE, error: null, meta: null, removedBy: null, membersRev: 0 };
+  return { name, messages: [], hasMore: false, loaded: false, loadingOlder: false, typing: {}, online: [], reads: {}, unread: NONE, error: null, meta: null, removedBy: null, membersRev: 0, replyingTo: null, focus: null };
 }
 
 export function initialChatState(order: string[] = [], active: string | null = null): ChatState {
@@ -163,7 +173,22 @@ export function chatReducer(state: ChatState, a: ChatAction): ChatState {
     case "deleted":
       return updateRoom(state, a.room, (r) => {
         const messages = markDeleted(r.messages, a.id);
+        const replyingTo = r.replyingTo?.id === a.id ? null : r.replyingTo;
+        return messages === r.messages && replyingTo === r.replyingTo ? r : { ...r, messages, replyingTo };
+      });
+    case "reactions":
+      return updateRoom(state, a.room, (r) => {
+        const messages = applyReactions(r.messages, a.id, a.reactions);
         return messages === r.messages ? r : { ...r, messages };
+      });
+    case "replyTo":
+      return updateRoom(state, a.room, (r) => (r.replyingTo === a.message ? r : { ...r, replyingTo: a.message }));
+    case "focus":
+      return updateRoom(state, a.room, (r) => (r.focus === a.id ? r : { ...r, focus: a.id }));
+    case "around":
+      return updateRoom(state, a.room, (r) => {
+        const base = r.messages.filter((m) => m.pending);
+        return { ...r, messages: mergeMessages(base, a.messages), hasMore: a.hasMore, loaded: true, loadingOlder: false, focus: a.focus };
       });
     case "typing":
       return updateRoom(state, a.room, (r) => {

@@ -6,8 +6,11 @@
 //! connection and then reused from its statement cache.
 
 mod connections;
+mod extras;
+mod migrate;
 mod rooms;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,7 +19,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::model::{Attachment, Deleted, Key, Message, ReadMove, Scan, Unread};
+use crate::model::{
+    Attachment, Deleted, Key, Message, ReactOutcome, Reaction, ReactionChange, ReadMove, Scan,
+    SearchQuery, Unread,
+};
 use connections::Connections;
 
 const SCHEMA: &str = "
@@ -31,6 +37,7 @@ CREATE TABLE IF NOT EXISTS messages (
     attachments     TEXT NOT NULL DEFAULT '[]',
     edited_at       INTEGER,
     deleted         INTEGER NOT NULL DEFAULT 0,
+    reply_to        TEXT,
     UNIQUE (sender, client_id)
 );
 CREATE INDEX IF NOT EXISTS messages_room_ts_id ON messages (room, ts, id);
@@ -47,7 +54,7 @@ CREATE TABLE IF NOT EXISTS read_positions (
 /// constant: no formatting per call, and a stable statement-cache key.
 macro_rules! columns {
     () => {
-        "id, room, sender, content, avatar_media_id, ts, client_id, attachments, edited_at, deleted"
+        "id, room, sender, content, avatar_media_id, ts, client_id, attachments, edited_at, deleted, reply_to"
     };
 }
 
@@ -60,7 +67,7 @@ const SELECT_BY_CLIENT: &str = concat!(
 const INSERT: &str = concat!(
     "INSERT INTO messages (",
     columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
      ON CONFLICT (sender, client_id) DO NOTHING"
 );
 const SCAN_LATEST: &str = concat!(
@@ -90,7 +97,9 @@ impl EmbeddedStore {
     pub async fn open(path: &Path) -> Result<EmbeddedStore> {
         let path = path.to_owned();
         let conns = tokio::task::spawn_blocking(move || {
-            Connections::open(&path, &format!("{SCHEMA}{}", rooms::SCHEMA))
+            let conns = Connections::open(&path, &format!("{SCHEMA}{}", rooms::SCHEMA))?;
+            conns.write(migrate::run)?;
+            Ok::<_, Error>(conns)
         })
         .await??;
         Ok(EmbeddedStore {
@@ -131,6 +140,9 @@ fn row_to_message(row: &Row<'_>) -> rusqlite::Result<(Message, String)> {
             attachments: Vec::new(),
             edited_at: row.get(8)?,
             deleted: row.get(9)?,
+            reply_to: row.get(10)?,
+            reply: None,
+            reactions: Vec::new(),
         },
         row.get(7)?,
     ))
@@ -198,6 +210,7 @@ impl Store for EmbeddedStore {
                 encode_attachments(&message.attachments)?,
                 message.edited_at,
                 message.deleted,
+                message.reply_to,
             ])?;
             if inserted == 1 {
                 rooms::on_message_stored(&tx, &message)?;
@@ -278,12 +291,16 @@ impl Store for EmbeddedStore {
                 "UPDATE messages SET content = '', attachments = '[]', deleted = 1 WHERE id = ?1",
             )?
             .execute(params![id])?;
+            // A deleted message shows no reactions.
+            tx.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?
+                .execute(params![id])?;
             tx.commit()?;
             let removed = before.attachments.clone();
             let message = Message {
                 content: String::new(),
                 attachments: Vec::new(),
                 deleted: true,
+                reactions: Vec::new(),
                 ..before
             };
             Ok(Some(Deleted {
@@ -342,5 +359,32 @@ impl Store for EmbeddedStore {
             })
         })
         .await
+    }
+
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Message>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.to_vec();
+        self.read(move |conn| extras::get_many(conn, &ids)).await
+    }
+
+    async fn reactions(&self, ids: &[String]) -> Result<HashMap<String, Vec<Reaction>>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids = ids.to_vec();
+        self.read(move |conn| extras::reactions(conn, &ids)).await
+    }
+
+    async fn react(&self, change: &ReactionChange) -> Result<ReactOutcome> {
+        let change = change.clone();
+        self.write(move |conn| extras::react(conn, &change)).await
+    }
+
+    async fn search(&self, query: &SearchQuery, take: usize) -> Result<Vec<Message>> {
+        let query = query.clone();
+        self.read(move |conn| extras::search(conn, &query, take))
+            .await
     }
 }

@@ -3,12 +3,19 @@
 //! above this trait so both backends share it; the store owns only what must
 //! be atomic where the data lives: the `(sender, client_id)` uniqueness, the
 //! "not deleted" condition of edits, single soft deletes, and forward-only
-//! read positions.
+//! read positions; reactions unique per (message, emoji, user) with the
+//! "not deleted" and per-message cap checks atomic with the change; and a
+//! word index for search kept in step with every insert, edit and delete.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::{Deleted, Key, Message, ReadMove, Scan, Unread};
+use crate::model::{
+    Deleted, Key, Message, ReactOutcome, Reaction, ReactionChange, ReadMove, Scan, SearchQuery,
+    Unread,
+};
 
 pub mod embedded;
 pub mod mongo;
@@ -52,4 +59,19 @@ pub trait Store: Send + Sync {
     /// Messages in `room` after `user`'s read position (all, without one)
     /// that are neither sent by `user` nor deleted.
     async fn unread(&self, room: &str, user: &str) -> Result<Unread>;
+
+    /// The stored messages among `ids` (unknown ids are left out; any order).
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Message>>;
+
+    /// The reactions of each of `ids` that has any, grouped by emoji in the
+    /// order each first appeared.
+    async fn reactions(&self, ids: &[String]) -> Result<HashMap<String, Vec<Reaction>>>;
+
+    /// Adds or removes one reaction, checking existence, "not deleted" and
+    /// the distinct-emoji cap in the same atomic step as the change.
+    async fn react(&self, change: &ReactionChange) -> Result<ReactOutcome>;
+
+    /// Up to `take` messages matching `query`, newest first; never deleted
+    /// ones.
+    async fn search(&self, query: &SearchQuery, take: usize) -> Result<Vec<Message>>;
 }

@@ -1,7 +1,12 @@
 //! The MongoDB store: collection `messages` (indexed by room order, and a
 //! partial unique index making `(sender, client_id)` the idempotency key) and
-//! `read_positions` (unique per room and user). Writes wait for a journaled
-//! majority so an acknowledged message survives a failover.
+//! `read_positions` (unique per room and user), plus `reactions` and the
+//! search field (see `extras`). Writes wait for a journaled majority so an
+//! acknowledged message survives a failover.
+
+mod extras;
+
+use std::collections::HashMap;
 
 mod rooms;
 
@@ -16,12 +21,18 @@ use serde::{Deserialize, Serialize};
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::model::{Attachment, Deleted, Key, Message, ReadMove, Scan, Unread};
+use crate::model::{
+    Attachment, Deleted, Key, Message, ReactOutcome, Reaction, ReactionChange, ReadMove, Scan,
+    SearchQuery, Unread,
+};
+use crate::text;
+use extras::ReactionDoc;
 
 pub struct MongoStore {
     db: Database,
     messages: Collection<MessageDoc>,
     positions: Collection<PositionDoc>,
+    reactions: Collection<ReactionDoc>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,6 +55,12 @@ struct MessageDoc {
     edited_at: Option<i64>,
     #[serde(default)]
     deleted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply_to: Option<String>,
+    /// The folded words of `content` (`text::index_tokens`), multikey
+    /// indexed for search; empty once deleted.
+    #[serde(default)]
+    search_tokens: Vec<String>,
 }
 
 /// BSON has no unsigned 64-bit integer; sizes are stored as `i64`.
@@ -65,6 +82,11 @@ struct PositionDoc {
 
 impl From<Message> for MessageDoc {
     fn from(m: Message) -> Self {
+        let search_tokens = if m.deleted {
+            Vec::new()
+        } else {
+            text::index_tokens(&m.content)
+        };
         MessageDoc {
             id: m.id,
             room: m.room,
@@ -84,7 +106,9 @@ impl From<Message> for MessageDoc {
                 })
                 .collect(),
             edited_at: m.edited_at,
+            search_tokens,
             deleted: m.deleted,
+            reply_to: m.reply_to,
         }
     }
 }
@@ -111,6 +135,9 @@ impl From<MessageDoc> for Message {
                 .collect(),
             edited_at: d.edited_at,
             deleted: d.deleted,
+            reply_to: d.reply_to,
+            reply: None,
+            reactions: Vec::new(),
         }
     }
 }
@@ -133,10 +160,12 @@ impl MongoStore {
         let store = MongoStore {
             messages: db.collection("messages"),
             positions: db.collection("read_positions"),
+            reactions: db.collection("reactions"),
             db,
         };
         store.create_indexes().await?;
         rooms::create_indexes(&store.db).await?;
+        store.backfill_search_tokens().await?;
         Ok(store)
     }
 
@@ -176,7 +205,7 @@ impl MongoStore {
                     .build(),
             )
             .await?;
-        Ok(())
+        self.create_extra_indexes().await
     }
 
     async fn find_one(&self, filter: Document) -> Result<Option<Message>> {
@@ -276,7 +305,11 @@ impl Store for MongoStore {
             .messages
             .find_one_and_update(
                 doc! { "_id": id, "deleted": false },
-                doc! { "$set": { "content": content, "edited_at": edited_at } },
+                doc! { "$set": {
+                    "content": content,
+                    "edited_at": edited_at,
+                    "search_tokens": text::index_tokens(content),
+                } },
             )
             .return_document(ReturnDocument::After)
             .await?;
@@ -288,17 +321,27 @@ impl Store for MongoStore {
             .messages
             .find_one_and_update(
                 doc! { "_id": id, "deleted": false },
-                doc! { "$set": { "content": "", "attachments": [], "deleted": true } },
+                doc! { "$set": {
+                    "content": "",
+                    "attachments": [],
+                    "deleted": true,
+                    "search_tokens": [],
+                } },
             )
             .return_document(ReturnDocument::Before)
             .await?;
         match before.map(Message::from) {
             Some(before) => {
+                // A deleted message shows no reactions.
+                self.reactions
+                    .delete_many(doc! { "message_id": id })
+                    .await?;
                 let removed = before.attachments.clone();
                 let message = Message {
                     content: String::new(),
                     attachments: Vec::new(),
                     deleted: true,
+                    reactions: Vec::new(),
                     ..before
                 };
                 Ok(Some(Deleted {
@@ -403,5 +446,30 @@ impl Store for MongoStore {
             count,
             last_read: row.get_str("last_read").ok().map(str::to_string),
         })
+    }
+
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Message>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let docs: Vec<MessageDoc> = self
+            .messages
+            .find(doc! { "_id": { "$in": ids } })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs.into_iter().map(Message::from).collect())
+    }
+
+    async fn reactions(&self, ids: &[String]) -> Result<HashMap<String, Vec<Reaction>>> {
+        self.reactions_of(ids).await
+    }
+
+    async fn react(&self, change: &ReactionChange) -> Result<ReactOutcome> {
+        self.apply_reaction(change).await
+    }
+
+    async fn search(&self, query: &SearchQuery, take: usize) -> Result<Vec<Message>> {
+        self.find_words(query, take).await
     }
 }

@@ -20,6 +20,9 @@ fn at(ts: i64, id: &str, room: &str) -> Message {
         attachments: Vec::new(),
         edited_at: None,
         deleted: false,
+        reply_to: None,
+        reply: None,
+        reactions: Vec::new(),
     }
 }
 

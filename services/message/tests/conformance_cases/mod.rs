@@ -4,8 +4,11 @@
 mod edits;
 mod health;
 mod history;
+mod reactions;
 mod reads;
+mod replies;
 mod rooms;
+mod search;
 mod sends;
 
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use chat_message::service::NewPost;
 use crate::Harness;
 
 pub use reads::persists_across_reopen;
+pub use search::migrates_an_older_database;
 
 macro_rules! cases {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -58,6 +62,19 @@ pub const CASES: &[Case<Harness>] = cases![
     rooms::room_list_has_unread_last_message_and_activity_order,
     rooms::first_direct_message_makes_both_members,
     rooms::racing_joins_make_one_membership,
+    replies::replies_carry_the_replied_message,
+    replies::the_excerpt_is_the_first_100_code_points,
+    replies::the_excerpt_follows_edits_and_deletion,
+    replies::replies_must_name_a_message_of_the_same_room,
+    reactions::reactions_add_remove_and_are_idempotent,
+    reactions::reaction_refusals,
+    reactions::at_most_20_distinct_emoji,
+    search::every_word_last_as_prefix_ignoring_case_and_accents,
+    search::matches_are_code_point_offsets,
+    search::only_the_rooms_asked_and_never_deleted,
+    search::edits_are_searched_as_they_are_now,
+    search::pages_newest_first_with_before,
+    search::search_refusals,
 ];
 
 pub async fn post(h: &Harness, room: &str, sender: &str, content: &str) -> Message {

@@ -34,6 +34,7 @@ pub async fn stores_trimmed_content_and_fields(h: Arc<Harness>) {
             client_id: Some("c-1".into()),
             avatar_media_id: Some("avatar-1".into()),
             attachments: vec![attachment.clone()],
+            reply_to: None,
         })
         .await
         .unwrap();

@@ -1,0 +1,132 @@
+//! `search {query, room?, before?, limit?}` (PROTOCOL.md § Replies,
+//! reactions and search): the message service's full-text search over the
+//! rooms this socket is in, or over `room` alone.
+//!
+//! The rooms searched are the socket's joined rooms until memberships exist
+//! on this branch; the service takes the list, so switching to the user's
+//! memberships changes only `rooms_to_search`.
+
+use chat_proto::message::v1::SearchRequest;
+use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
+
+use crate::error::Error;
+
+use super::event::{Cx, Outcome};
+use super::input::Input;
+use super::membership::require_member;
+use super::rooms::{RoomName, room_name_of_key};
+
+const MAX_QUERY_CHARS: usize = 200;
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u64 = 100;
+
+/// The query, 1 to 200 characters once trimmed.
+fn query<'a>(input: &Input<'a>) -> Result<&'a str, Error> {
+    let q = input.str("query")?.trim();
+    if q.is_empty() || q.chars().nth(MAX_QUERY_CHARS).is_some() {
+        return Err(Error::InvalidInput(format!(
+            "'query' must be 1 to {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    Ok(q)
+}
+
+/// `limit`, 1 to 100, default 20.
+fn limit(data: &Value) -> Result<u32, Error> {
+    let bad = || {
+        Error::InvalidInput(format!(
+            "'limit' must be a whole number from 1 to {MAX_LIMIT}"
+        ))
+    };
+    match data.get("limit").filter(|v| !v.is_null()) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => {
+            let n = v.as_u64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f <= MAX_LIMIT as f64)
+                    .map(|f| f as u64)
+            });
+            match n {
+                Some(n @ 1..=MAX_LIMIT) => u32::try_from(n).map_err(|_| bad()),
+                _ => Err(bad()),
+            }
+        }
+    }
+}
+
+fn rooms_to_search<A: Adapter>(cx: &Cx<A>, room: Option<RoomName>) -> Result<Vec<String>, Error> {
+    match room {
+        Some(room) => {
+            require_member(cx, &room)?;
+            Ok(vec![room.name()])
+        }
+        None => Ok(cx
+            .socket
+            .rooms()
+            .iter()
+            .filter_map(|k| room_name_of_key(k).map(str::to_string))
+            .collect()),
+    }
+}
+
+pub async fn search<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+    let input = Input::new(&data)?;
+    let query = query(&input)?.to_string();
+    let room = input.opt_str("room")?.map(RoomName::parse).transpose()?;
+    let before = input.opt_id("before")?.map(str::to_string);
+    let limit = limit(&data)?;
+    let rooms = rooms_to_search(&cx, room)?;
+    let res = cx
+        .st
+        .app
+        .clients
+        .message
+        .clone()
+        .search(SearchRequest {
+            query,
+            rooms,
+            before,
+            limit,
+        })
+        .await?
+        .into_inner();
+    let links = cx.links();
+    let results: Vec<Value> = res
+        .results
+        .into_iter()
+        .filter_map(|hit| {
+            let matches: Vec<[u32; 2]> = hit.matches.iter().map(|m| [m.start, m.end]).collect();
+            hit.message
+                .map(|m| json!({ "message": links.message(m), "matches": matches }))
+        })
+        .collect();
+    Ok(json!({ "ok": true, "results": results, "hasMore": res.has_more }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_checked() {
+        assert_eq!(limit(&json!({})).unwrap(), 20);
+        assert_eq!(limit(&json!({"limit": null})).unwrap(), 20);
+        assert_eq!(limit(&json!({"limit": 100})).unwrap(), 100);
+        assert_eq!(limit(&json!({"limit": 1.0})).unwrap(), 1);
+        for bad in [json!(0), json!(101), json!(-1), json!(2.5), json!("5")] {
+            assert!(limit(&json!({ "limit": bad })).is_err(), "{bad}");
+        }
+        let ok = json!({"query": "  café "});
+        assert_eq!(query(&Input::new(&ok).unwrap()).unwrap(), "café");
+        for bad in [
+            json!({"query": " "}),
+            json!({"query": 5}),
+            json!({}),
+            json!({"query": "é".repeat(201)}),
+        ] {
+            assert!(query(&Input::new(&bad).unwrap()).is_err(), "{bad}");
+        }
+        assert!(query(&Input::new(&json!({"query": "é".repeat(200)})).unwrap()).is_ok());
+    }
+}
