@@ -6,7 +6,6 @@ use chat_proto::message::v1 as pb;
 use pb::room_service_server::RoomService;
 use tonic::{Request, Response, Status};
 
-use crate::error::Error;
 use crate::grpc::message_to_pb;
 use crate::rooms::{Role, Room, Rooms};
 
@@ -144,11 +143,7 @@ impl RoomService for RoomGrpc {
     async fn set_topic(&self, request: Request<pb::SetTopicRequest>) -> Answer<pb::RoomSummary> {
         let r = request.into_inner();
         let room = self.rooms.set_topic(&r.room, &r.topic, &r.by).await?;
-        let role = self
-            .rooms
-            .role_of(&r.room, &r.by)
-            .await
-            .map_err(Error::from)?;
+        let role = self.rooms.role_of(&r.room, &r.by).await?;
         Ok(Response::new(summary(room, role)))
     }
 }
