@@ -83,7 +83,7 @@ pub async fn edits_are_searched_as_they_are_now(h: Arc<Harness>) {
     assert!(find(&h, "station", &["room"]).await.is_empty());
     let hits = find(&h, "airport", &["room"]).await;
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].message.edited_at.is_some(), true);
+    assert!(hits[0].message.edited_at.is_some());
 }
 
 pub async fn pages_newest_first_with_before(h: Arc<Harness>) {
