@@ -7,7 +7,7 @@
 //! refused ([`Revocations`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -21,7 +21,7 @@ use crate::revocations::Revocations;
 
 /// Bounds how often a token with an unknown `kid` can make this node ask
 /// the auth service for its keys (forged `kid`s cost nothing more).
-const REFETCH_EVERY: Duration = Duration::from_secs(5);
+const REFETCH_EVERY: Duration = Duration::from_secs(1);
 /// Clock skew tolerated between the auth service and this node.
 pub const LEEWAY_SECS: u64 = 5;
 
@@ -45,7 +45,9 @@ struct Keys {
 struct Inner {
     keys: RwLock<Option<Arc<Keys>>>,
     clients: OnceLock<Clients>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// When the keys were last fetched; held across a refetch so that
+    /// tokens naming the same new `kid` wait for one fetch.
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
     access_ttl: RwLock<Duration>,
 }
 
@@ -81,11 +83,7 @@ impl Verifier {
             .notify(|e, d| tracing::warn!(error = %e, retry_in = ?d, "auth public keys not available yet"))
             .await
             .map_err(Error::from)?;
-        *self
-            .inner
-            .last_fetch
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        *self.inner.last_fetch.lock().await = Some(Instant::now());
         self.set_keys(&keys)
     }
 
@@ -140,20 +138,25 @@ impl Verifier {
             .clone()
     }
 
-    /// Asks the auth service for its keys again, unless that was done less
-    /// than [`REFETCH_EVERY`] ago. Whether new keys came in.
-    async fn refetch(&self) -> bool {
-        {
-            let mut last = self
-                .inner
-                .last_fetch
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|t| t.elapsed() < REFETCH_EVERY) {
-                return false;
-            }
-            *last = Some(Instant::now());
+    /// Asks the auth service for its keys again, for a token naming `kid`.
+    /// Fetches are at least [`REFETCH_EVERY`] apart and single-flight: a
+    /// flood of tokens naming made-up kids costs the auth service at most
+    /// one call per interval, while a real new key (a rotation) is learnt
+    /// within that interval instead of being refused. Whether `kid` is known
+    /// afterwards.
+    async fn refetch(&self, kid: &str) -> bool {
+        let knows = |v: &Self| v.keys().is_some_and(|k| k.by_kid.contains_key(kid));
+        let arrived = Instant::now();
+        let mut last = self.inner.last_fetch.lock().await;
+        // A fetch made while this one waited for the lock answers it too.
+        if knows(self) || last.is_some_and(|t| t >= arrived) {
+            return knows(self);
         }
+        if let Some(t) = *last {
+            let wait = REFETCH_EVERY.saturating_sub(t.elapsed());
+            tokio::time::sleep(wait).await;
+        }
+        *last = Some(Instant::now());
         let Some(clients) = self.inner.clients.get() else {
             return false;
         };
@@ -166,7 +169,7 @@ impl Verifier {
             Ok(res) => {
                 let keys = res.into_inner();
                 tracing::info!(keys = keys.keys.len(), "auth public keys refetched");
-                self.set_keys(&keys).is_ok()
+                self.set_keys(&keys).is_ok() && knows(self)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not refetch the auth public keys");
@@ -184,7 +187,7 @@ impl Verifier {
             .ok_or_else(unauthorized)?;
         let known = self.keys().is_some_and(|k| k.by_kid.contains_key(&kid));
         if !known {
-            self.refetch().await;
+            self.refetch(&kid).await;
         }
         let keys = self.keys().ok_or_else(|| {
             Error::Unavailable("The gateway is still starting; please try again shortly".into())
