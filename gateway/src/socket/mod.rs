@@ -194,6 +194,15 @@ fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> 
     inits
 }
 
+/// Packets queued for one socket before `emit` refuses (socketioxide's
+/// default is 128). Engine.IO's heartbeat ping goes through the same queue:
+/// a client flooding events fills it with its own refusals (`chatError`),
+/// and with the short heartbeat (`PING_INTERVAL_MS`) a full queue at ping
+/// time closed the socket after 5 s instead of the 10 s of refusals the
+/// contract allows. tokio's channel allocates slots in blocks of 32 as they
+/// fill, so an idle socket pays nothing for the larger bound.
+const MAX_BUFFERED_PACKETS: usize = 1024;
+
 /// Binary attachments one packet may announce: the chat events carry none,
 /// and socketioxide's default (10 000) lets one packet hold the socket's
 /// parser open waiting for that many frames.
@@ -212,6 +221,7 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
         .ws_read_buffer_size(WS_READ_BUFFER)
         .ping_interval(st.app.config.ping_interval)
         .ping_timeout(st.app.config.ping_timeout)
+        .max_buffer_size(MAX_BUFFERED_PACKETS)
         .max_payload(max)
         .ws_max_message_size(max_usize)
         .ws_max_frame_size(max_usize);

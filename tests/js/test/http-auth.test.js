@@ -117,14 +117,21 @@ describe('POST /refresh', () => {
     assert.equal(me.status, 200, me.text);
     assert.deepEqual(me.body, u.user);
 
-    const replay = await http(server, 'POST', '/refresh', { json: { refreshToken: u.refreshToken } });
-    assertHttpError(replay, 401);
-
     const second = await http(server, 'POST', '/refresh', { json: { refreshToken: first.body.refreshToken } });
     assert.equal(second.status, 200, second.text);
     assertTokens(second.body);
-    const replay2 = await http(server, 'POST', '/refresh', { json: { refreshToken: first.body.refreshToken } });
-    assertHttpError(replay2, 401);
+  });
+
+  it('a used refresh token presented again ends its whole session (v1.1 reuse detection)', async () => {
+    const u = await register(server);
+    const first = await http(server, 'POST', '/refresh', { json: { refreshToken: u.refreshToken } });
+    assert.equal(first.status, 200, first.text);
+    const replay = await http(server, 'POST', '/refresh', { json: { refreshToken: u.refreshToken } });
+    assertHttpError(replay, 401);
+    // The session ended: its newest refresh token and access token are
+    // refused too.
+    assertHttpError(await http(server, 'POST', '/refresh', { json: { refreshToken: first.body.refreshToken } }), 401);
+    assertHttpError(await http(server, 'GET', '/me', { token: first.body.token }), 401);
   });
 
   it('answers 401 for an unknown, missing or access token', async () => {
