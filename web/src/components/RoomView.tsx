@@ -132,9 +132,9 @@ export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
           </div>
           <Composer key={`composer:${room.name}`} room={room.name} label={peer ? `@${peer}` : label} replyingTo={room.replyingTo} />
         </div>
-        <aside id="people-panel" className={`people${showPeople ? " people-open" : ""}`} aria-label="Online" data-testid="online">
+        <aside id="people-panel" className={`people${showPeople ? " people-open" : ""}`} aria-label="People">
           <h3>Online — {room.online.length}</h3>
-          <ul>
+          <ul aria-label="Online" data-testid="online">
             {room.online.map((u) => (
               <li key={u}>
                 <Avatar name={u} url={avatarOf(u)} size={28} online /> <span>{u}</span>

@@ -35,6 +35,18 @@ export function SocketProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<ConnectionStatus>("connecting");
   const [generation, setGeneration] = useState(0);
   const chatRef = useRef<Socket | null>(null);
+  const notificationsRef = useRef<Socket | null>(null);
+  const token = session?.token ?? null;
+
+  // A socket lives no longer than the token it connected with (PROTOCOL.md
+  // § Sessions): hand every connected socket each refreshed token, so it is
+  // not ended as "expired" and reconnected.
+  useEffect(() => {
+    if (!token) return;
+    for (const s of [chatRef.current, notificationsRef.current]) {
+      if (s?.connected) s.emit("renewToken", { token }, () => {});
+    }
+  }, [token]);
 
   useEffect(() => {
     if (!userId) return;
@@ -42,6 +54,7 @@ export function SocketProvider({ children }: { children: ReactNode }) {
     const c = io("/chat", { auth });
     const n = io("/notifications", { auth });
     chatRef.current = c;
+    notificationsRef.current = n;
     setChat(c);
     setNotifications(n);
     setStatus("connecting");
@@ -92,6 +105,7 @@ export function SocketProvider({ children }: { children: ReactNode }) {
       c.disconnect();
       n.disconnect();
       chatRef.current = null;
+      notificationsRef.current = null;
       setChat(null);
       setNotifications(null);
     };
