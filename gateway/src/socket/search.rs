@@ -6,7 +6,9 @@
 //! on this branch; the service takes the list, so switching to the user's
 //! memberships changes only `rooms_to_search`.
 
-use chat_proto::message::v1::SearchRequest;
+use std::collections::BTreeSet;
+
+use chat_proto::message::v1::{ListRoomsRequest, SearchRequest};
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 
@@ -55,18 +57,45 @@ fn limit(data: &Value) -> Result<u32, Error> {
     }
 }
 
-fn rooms_to_search<A: Adapter>(cx: &Cx<A>, room: Option<RoomName>) -> Result<Vec<String>, Error> {
-    match room {
-        Some(room) => {
-            require_member(cx, &room)?;
-            Ok(vec![room.name()])
-        }
-        None => Ok(cx
-            .socket
+/// The rooms a search covers (PROTOCOL.md § Replies, reactions and search):
+/// the caller's memberships, kept by the room service across devices, plus
+/// the rooms this socket is in; with `room`, that one room, which must be
+/// one of them.
+async fn rooms_to_search<A: Adapter>(
+    cx: &Cx<A>,
+    room: Option<RoomName>,
+) -> Result<Vec<String>, Error> {
+    let list = cx
+        .st
+        .app
+        .clients
+        .rooms
+        .clone()
+        .list_rooms(ListRoomsRequest {
+            user: cx.me.username.clone(),
+        })
+        .await?
+        .into_inner();
+    let mut rooms: BTreeSet<String> = list
+        .rooms
+        .into_iter()
+        .filter_map(|e| e.room.map(|r| r.name))
+        .collect();
+    rooms.extend(
+        cx.socket
             .rooms()
             .iter()
-            .filter_map(|k| room_name_of_key(k).map(str::to_string))
-            .collect()),
+            .filter_map(|k| room_name_of_key(k).map(str::to_string)),
+    );
+    match room {
+        Some(room) => {
+            let name = room.name();
+            if !rooms.contains(&name) {
+                require_member(cx, &room)?;
+            }
+            Ok(vec![name])
+        }
+        None => Ok(rooms.into_iter().collect()),
     }
 }
 
@@ -76,7 +105,7 @@ pub async fn search<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let room = input.opt_str("room")?.map(RoomName::parse).transpose()?;
     let before = input.opt_id("before")?.map(str::to_string);
     let limit = limit(&data)?;
-    let rooms = rooms_to_search(&cx, room)?;
+    let rooms = rooms_to_search(&cx, room).await?;
     let res = cx
         .st
         .app

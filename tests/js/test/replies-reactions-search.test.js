@@ -180,7 +180,7 @@ for (const transport of c.TRANSPORTS) {
       assert.deepEqual(res.results, [], 'a word before the last must be whole');
     });
 
-    it('searches only rooms the socket is in; room must be one; deleted never; edits at once', async () => {
+    it('searches only the caller\'s rooms; room must be one; deleted never; edits at once', async () => {
       const { a, b, r } = await setup(transport);
       const tag = c.uniqueName('w').replace(/[^a-z0-9]/gi, '');
       const other = c.uniqueName('rrs');
@@ -200,6 +200,24 @@ for (const transport of c.TRANSPORTS) {
       assertAckOk(await c.ack(a.socket, 'deleteMessage', { id: shared.id }));
       res = await c.ack(b.socket, 'search', { query: 'renamed', room: r });
       assert.deepEqual(res.results, []);
+    });
+
+    it('searches the rooms the caller is a member of, from any socket; not rooms they left', async () => {
+      const { a, b, r } = await setup(transport);
+      const tag = c.uniqueName('m').replace(/[^a-z0-9]/gi, '');
+      const hit = await send(a.socket, r, `${tag} remembered`);
+      // A second device of b, in no room: the membership is what counts.
+      const fresh = await c.connect(server, '/chat', { token: b.token, transport });
+      let res = await c.ack(fresh, 'search', { query: tag });
+      assertAckOk(res);
+      assert.deepEqual(res.results.map((x) => x.message.id), [hit.id]);
+      res = await c.ack(fresh, 'search', { query: tag, room: r });
+      assert.deepEqual(res.results.map((x) => x.message.id), [hit.id]);
+      // Leaving (removeMember of oneself) ends the membership.
+      assertAckOk(await c.ack(fresh, 'removeMember', { room: r, user: b.username }));
+      res = await c.ack(fresh, 'search', { query: tag });
+      assert.deepEqual(res.results, []);
+      assertAckError(await c.ack(fresh, 'search', { query: tag, room: r }), 'FORBIDDEN');
     });
 
     it('pages with before and limit; hasMore', async () => {
