@@ -41,6 +41,25 @@ pub struct Options {
 pub const PROBE_EVERY: Duration = Duration::from_secs(2);
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Reflection over every compiled-in descriptor (so `grpcurl describe`
+/// resolves any type), advertising only what this port serves: its own
+/// services, health and reflection itself. The descriptor set holds all three
+/// chat services; listing them all would show `grpcurl list` users services
+/// that answer `UNIMPLEMENTED` here.
+fn reflection<'b>(
+    service_names: &[&str],
+    reflection_name: &str,
+) -> tonic_reflection::server::Builder<'b> {
+    let builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(chat_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name(reflection_name);
+    service_names
+        .iter()
+        .fold(builder, |b, name| b.with_service_name(*name))
+}
+
 /// Serves `routes` plus health and reflection on `listener` until `shutdown`
 /// completes. `service_names` are the fully qualified names whose health is
 /// reported (the empty name, "whole server", is too): `SERVING` while the
@@ -65,14 +84,10 @@ pub async fn serve(
         .probe
         .clone()
         .map(|probe| tokio::spawn(follow(probe, reporter.clone(), names.clone())));
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(chat_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let reflection_v1 = reflection(service_names, "grpc.reflection.v1.ServerReflection")
         .build_v1()
         .expect("the compiled-in descriptor sets are valid");
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(chat_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let reflection_v1alpha = reflection(service_names, "grpc.reflection.v1alpha.ServerReflection")
         .build_v1alpha()
         .expect("the compiled-in descriptor sets are valid");
     let routes = routes

@@ -360,10 +360,16 @@ async fn health_and_reflection() {
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection answer: {response:?}");
     };
-    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(
-        names.iter().any(|n| n == "chat.auth.v1.AuthService"),
-        "{names:?}"
+    let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    // Only what this port serves: not the message or media services.
+    assert_eq!(
+        names,
+        [
+            "chat.auth.v1.AuthService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+        ],
     );
 
     server.stop().await;

@@ -51,6 +51,13 @@ async fn health_reports_serving_and_reflection_lists_the_service() {
         names.iter().any(|n| n == "chat.message.v1.MessageService"),
         "{names:?}"
     );
+    // Only what this port serves.
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("chat.auth.") || n.starts_with("chat.media.")),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
