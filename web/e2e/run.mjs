@@ -1,40 +1,15 @@
 // End-to-end: the real `chat` binary serving web/dist, driven by two
 // headless Chromium users (plus a socket.io-client bot for the reconnect
 // catch-up). Prints "N passed, N failed" and exits non-zero on any failure.
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { io } from "socket.io-client";
+import { assert, launchBrowser, register as registerAt, repoRoot, scenario, sleep, startServer, T } from "./harness.mjs";
 import { avatarPng, chartPng } from "./png.mjs";
-import { startChat } from "./server.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const webRoot = path.resolve(here, "..");
-const repoRoot = path.resolve(webRoot, "..");
-const bin = process.env.CHAT_BIN ?? path.join(process.env.CARGO_TARGET_DIR ?? "/var/tmp/chat-target", "debug", "chat");
 const screenshotPath = process.env.SCREENSHOT ?? path.join(repoRoot, "docs", "screenshot-room.png");
-const T = 15_000;
 const TOKEN_TTL_SECS = 20;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let passed = 0;
-let failed = 0;
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failed++;
-    const msg = (e instanceof Error ? e.message : String(e)).split("\n").slice(0, 6).join("\n     ");
-    console.log(`FAIL ${name}\n     ${msg}`);
-  }
-}
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
+const { step, fail, watch, finish, pageErrors } = scenario();
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const alice = { name: `alice_${suffix}`, password: "correct horse battery" };
@@ -43,17 +18,12 @@ const room = `e2e-${suffix}`;
 
 let server;
 let browser;
-const pageErrors = [];
 try {
   // Short-lived access tokens make the app refresh them (and reconnect with
   // fresh ones) during the run.
-  server = await startChat({ bin, webDir: path.join(webRoot, "dist"), env: { ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS) } });
+  server = await startServer({ ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS) });
   console.log(`chat is up at ${server.base} (data in ${server.dataDir})`);
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchBrowser();
 
   // Bob's WebSockets go through a switch so the test can cut his connection.
   let bobCut = false;
@@ -68,10 +38,8 @@ try {
   });
   const pa = await ctxA.newPage();
   const pb = await ctxB.newPage();
-  for (const [who, p] of [["alice", pa], ["bob", pb]]) {
-    p.on("pageerror", (e) => pageErrors.push(`${who}: ${e.message}`));
-    p.setDefaultTimeout(T);
-  }
+  watch("alice", pa);
+  watch("bob", pb);
 
   const composer = (p) => p.locator(`#composer-${room}`);
   const messageWith = (p, text) => p.locator(".msg", { has: p.locator(".text", { hasText: text }) });
@@ -113,15 +81,7 @@ try {
     throw new Error("the message was never confirmed by the server");
   };
 
-  const register = async (p, u) => {
-    await p.goto(server.base);
-    await p.getByRole("button", { name: "Create an account" }).click();
-    await p.getByLabel("Username").fill(u.name);
-    await p.getByLabel("Password").fill(u.password);
-    await p.getByRole("button", { name: "Create account" }).click();
-    await p.getByRole("navigation", { name: "Rooms" }).waitFor();
-    await p.locator(".conn-banner[data-status=connected]").waitFor({ state: "attached" });
-  };
+  const register = (p, u) => registerAt(p, server.base, u);
 
   await step("alice and bob register", async () => {
     await register(pa, alice);
@@ -404,14 +364,7 @@ try {
     assert(pageErrors.length === 0, pageErrors.join("\n"));
   });
 } catch (e) {
-  failed++;
-  console.log(`FAIL setup\n     ${e instanceof Error ? e.message : String(e)}`);
+  fail(e);
 } finally {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-  // Keep the data and server log of a failed run for a look; drop a clean one.
-  if (server && failed === 0) rmSync(server.dataDir, { recursive: true, force: true });
-  else if (server) console.log(`server data and log kept in ${server.dataDir}`);
+  await finish(server, browser);
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 || passed === 0 ? 1 : 0);

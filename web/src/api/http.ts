@@ -1,7 +1,7 @@
 // The gateway's HTTP routes (same origin as the app).
 
 import type { Session } from "../lib/session";
-import type { Attachment, User } from "../lib/types";
+import type { Attachment } from "../lib/types";
 
 export class HttpError extends Error {
   constructor(
@@ -41,14 +41,39 @@ export function refresh(refreshToken: string): Promise<{ token: string; refreshT
   return postJson("/refresh", { refreshToken });
 }
 
-export async function logout(refreshToken: string): Promise<void> {
-  await postJson<void>("/logout", { refreshToken });
+/** Ends the session of `refreshToken`; with `everywhere`, every session of its user. */
+export async function logout(refreshToken: string, everywhere = false): Promise<void> {
+  await postJson<void>("/logout", everywhere ? { refreshToken, everywhere } : { refreshToken });
 }
 
-export async function me(token: string): Promise<User> {
-  const res = await fetch("/me", { headers: { Authorization: `Bearer ${token}` } });
+/** A live session of the caller (`GET /sessions`). */
+export interface SessionInfo {
+  id: string;
+  createdAt: string | null;
+  lastUsedAt: string | null;
+  userAgent: string;
+  current: boolean;
+}
+
+async function withBearer<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!res.ok) throw await errorFrom(res);
-  return (await res.json()) as User;
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+/** 204 on success; every other session of the user ends, this one goes on. */
+export async function changePassword(token: string, currentPassword: string, newPassword: string): Promise<void> {
+  await withBearer<void>(token, "POST", "/password", { currentPassword, newPassword });
+}
+
+export function listSessions(token: string): Promise<SessionInfo[]> {
+  return withBearer<SessionInfo[]>(token, "GET", "/sessions");
+}
+
+export async function endSession(token: string, id: string): Promise<void> {
+  await withBearer<void>(token, "DELETE", `/sessions/${encodeURIComponent(id)}`);
 }
 
 /** POST /upload with one file under `field` (`file` or `avatar`). */

@@ -1,10 +1,12 @@
-// Sign in or create an account.
+// Sign in or create an account; after the server ended the session, say
+// why first (the "signed out" state).
 
 import { useState, type FormEvent } from "react";
+import { signedOutMessage } from "../lib/signedOut";
 import { useAuth } from "../state/AuthContext";
 
 export function AuthScreen() {
-  const { login, register } = useAuth();
+  const { login, register, signedOut } = useAuth();
   const [mode, setMode] = useState<"login" | "register">("login");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
@@ -30,7 +32,12 @@ export function AuthScreen() {
         <div className="brand brand-lg">
           <span className="brand-mark" aria-hidden="true">◆</span> Chat
         </div>
-        <h1 id="auth-title">{registering ? "Create your account" : "Welcome back"}</h1>
+        <h1 id="auth-title">{registering ? "Create your account" : signedOut ? "You were signed out" : "Welcome back"}</h1>
+        {signedOut && !registering && (
+          <p className="notice" role="status" data-testid="signed-out" data-reason={signedOut}>
+            {signedOutMessage(signedOut)}
+          </p>
+        )}
         <label htmlFor="auth-username">Username</label>
         <input
           id="auth-username"

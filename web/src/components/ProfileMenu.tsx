@@ -1,9 +1,10 @@
-// The signed-in user: avatar upload and log out.
+// The signed-in user: avatar upload, account and security, log out.
 
 import { useEffect, useRef, useState } from "react";
 import * as api from "../api/http";
 import { useAuth, useMe } from "../state/AuthContext";
 import { useToasts } from "../state/ToastContext";
+import { AccountDialog } from "./AccountDialog";
 import { Avatar } from "./Avatar";
 
 export function ProfileMenu() {
@@ -12,6 +13,7 @@ export function ProfileMenu() {
   const { push } = useToasts();
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [account, setAccount] = useState(false);
   const root = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -64,11 +66,23 @@ export function ProfileMenu() {
           <label htmlFor="avatar-file" className="menu-item" role="menuitem" tabIndex={0} onKeyDown={(e) => e.key === "Enter" && e.currentTarget.click()}>
             {busy ? "Uploading…" : "Change avatar…"}
           </label>
+          <button
+            type="button"
+            className="menu-item"
+            role="menuitem"
+            onClick={() => {
+              setOpen(false);
+              setAccount(true);
+            }}
+          >
+            Account &amp; security…
+          </button>
           <button type="button" className="menu-item" role="menuitem" onClick={() => void logout()}>
             Log out
           </button>
         </div>
       )}
+      {account && <AccountDialog onClose={() => setAccount(false)} />}
     </div>
   );
 }

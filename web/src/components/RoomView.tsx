@@ -1,7 +1,7 @@
 // The open room: header with who is online, history, typing line, composer.
 
 import { useEffect, useMemo, useState } from "react";
-import { dmPeer, roomLabel } from "../lib/rooms";
+import { dmPeer, isDmRoom, roomLabel } from "../lib/rooms";
 import { activeTypers, typingLabel } from "../lib/typing";
 import { lastConfirmedId } from "../lib/merge";
 import { useMe } from "../state/AuthContext";
@@ -16,7 +16,7 @@ import { MessageList } from "./MessageList";
 export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
   const me = useMe();
   const state = useChatState();
-  const { markViewed, leaveRoom } = useChatActions();
+  const { markViewed, leaveRoom, closeRoom } = useChatActions();
   const room = state.active ? state.rooms[state.active] : undefined;
   const [now, setNow] = useState(() => Date.now());
   const [showPeople, setShowPeople] = useState(false);
@@ -64,7 +64,7 @@ export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
               : `You were removed from this room by ${room.removedBy}.`}{" "}
             You no longer receive its messages.
           </p>
-          <button type="button" className="btn btn-small" onClick={() => leaveRoom(room.name)}>
+          <button type="button" className="btn btn-small" onClick={() => closeRoom(room.name)}>
             Close
           </button>
         </div>
@@ -106,9 +106,15 @@ export function RoomView({ onOpenMenu }: { onOpenMenu(): void }) {
           <span className="sr-only">Who is online</span>
           <span>{room.online.length}</span>
         </button>
-        <button type="button" className="btn btn-small btn-ghost" onClick={() => leaveRoom(room.name)}>
-          Leave
-        </button>
+        {isDmRoom(room.name) ? (
+          <button type="button" className="btn btn-small btn-ghost" onClick={() => closeRoom(room.name)}>
+            Close
+          </button>
+        ) : (
+          <button type="button" className="btn btn-small btn-ghost" onClick={() => void leaveRoom(room.name)} title="Leave the room on every device">
+            Leave
+          </button>
+        )}
       </header>
       {room.error && (
         <p className="room-error" role="alert">

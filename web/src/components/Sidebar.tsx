@@ -6,6 +6,7 @@ import { badge } from "../lib/unread";
 import { useMe } from "../state/AuthContext";
 import { useChatActions, useChatState } from "../state/ChatContext";
 import { Avatar } from "./Avatar";
+import { LockIcon } from "./icons";
 import { NewRoomDialog } from "./NewRoomDialog";
 import { ProfileMenu } from "./ProfileMenu";
 import { SearchBox } from "./SearchBox";
@@ -66,8 +67,9 @@ export function Sidebar({ onNavigate }: { onNavigate(): void }) {
           {peer ? (
             <Avatar name={peer} size={24} online={r.online.some((u) => u.toLowerCase() === peer)} />
           ) : r.meta?.private ? (
-            <span className="lock" title="Private room" aria-label="private">
-              🔒
+            <span className="lock" title="Private room">
+              <LockIcon />
+              <span className="sr-only">private</span>
             </span>
           ) : (
             <span className="hash">#</span>

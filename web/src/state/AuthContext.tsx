@@ -1,16 +1,26 @@
 // The signed-in session: stored in localStorage so a reload keeps it,
-// refreshed before the access token expires, shared across tabs.
+// refreshed before the access token expires, shared across tabs. When the
+// server ends it (PROTOCOL.md § Sessions) the app returns to the sign-in
+// screen and says why (`signedOut`).
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import * as api from "../api/http";
 import { loadSession, refreshDelay, saveSession, SESSION_KEY, type Session } from "../lib/session";
+import type { EndReason } from "../lib/signedOut";
 import type { User } from "../lib/types";
 
 interface AuthValue {
   session: Session | null;
+  /** Why the last session ended without the user logging out here; null otherwise. */
+  signedOut: EndReason | null;
   login(username: string, password: string): Promise<void>;
   register(username: string, password: string): Promise<void>;
-  logout(): Promise<void>;
+  /** Ends this session, or with `everywhere` every session of the user. */
+  logout(everywhere?: boolean): Promise<void>;
+  /** The server ended this session (`sessionEnded`): forget it and say why. */
+  sessionEnded(reason: EndReason): void;
+  /** `POST /password`; every other session of the user ends. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
   /** The current access token (read at call time, so reconnects use the newest). */
   getToken(): string | null;
   /** Refreshes now, at most once at a time; resolves to the new token or null. */
@@ -24,6 +34,7 @@ const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [session, setSessionState] = useState<Session | null>(() => loadSession(localStorage));
+  const [signedOut, setSignedOut] = useState<EndReason | null>(null);
   const ref = useRef(session);
   const inflight = useRef<Promise<string | null> | null>(null);
 
@@ -51,6 +62,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
             setSession(stored);
             return stored.token;
           }
+          // The server no longer knows this session (ended elsewhere while
+          // this tab slept, or past its lifetime). Keep a reason already given.
+          setSignedOut((r) => r ?? "ended");
           setSession(null);
         }
         return null;
@@ -99,6 +113,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return () => window.removeEventListener("storage", onStorage);
   }, []);
 
+  // Stable, like getToken: the sockets' effect depends on it.
+  const sessionEnded = useCallback(
+    (reason: EndReason) => {
+      setSignedOut(reason);
+      setSession(null);
+    },
+    [setSession],
+  );
+
   // Stable across refreshes, so the socket (which reads the token on each
   // handshake) is not torn down whenever the token changes.
   const getToken = useCallback(() => ref.current?.token ?? null, []);
@@ -121,16 +144,24 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const value = useMemo<AuthValue>(
     () => ({
       session,
+      signedOut,
       async login(username, password) {
         setSession(await api.login(username, password));
+        setSignedOut(null);
       },
       async register(username, password) {
         setSession(await api.register(username, password));
+        setSignedOut(null);
       },
-      async logout() {
+      async logout(everywhere = false) {
         const s = ref.current;
+        setSignedOut(null);
         setSession(null);
-        if (s) await api.logout(s.refreshToken).catch(() => undefined);
+        if (s) await api.logout(s.refreshToken, everywhere).catch(() => undefined);
+      },
+      sessionEnded,
+      async changePassword(currentPassword, newPassword) {
+        await withToken((t) => api.changePassword(t, currentPassword, newPassword));
       },
       getToken,
       refreshNow,
@@ -140,7 +171,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         if (s) setSession({ ...s, user });
       },
     }),
-    [session, setSession, refreshNow, getToken, withToken],
+    [session, signedOut, setSession, refreshNow, getToken, withToken, sessionEnded],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

@@ -5,10 +5,10 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, type ReactNode } from "react";
 import * as api from "../api/http";
 import { firstConfirmedId, lastConfirmedId } from "../lib/merge";
-import { parseUsernameInput } from "../lib/rooms";
+import { isDmRoom, parseUsernameInput } from "../lib/rooms";
 import { isRetryable, newClientId } from "../lib/sendState";
 import { TypingEmitter } from "../lib/typing";
-import type { Attachment, ChatMessage, Member, Reaction, RoomSummary, SearchResult } from "../lib/types";
+import type { ApiError, Attachment, ChatMessage, Member, Reaction, RoomSummary, SearchResult } from "../lib/types";
 import { useAuth, useMe } from "./AuthContext";
 import { chatReducer, initialChatState, type ChatState } from "./chatState";
 import { useChatEvents } from "./chatEvents";
@@ -19,7 +19,14 @@ export interface ChatActions {
   /** Joins (or creates) a room and shows it; resolves to an error sentence or null. */
   openRoom(room: string): Promise<string | null>;
   openDm(username: string): Promise<string | null>;
-  leaveRoom(room: string): void;
+  /**
+   * Leaves for good: ends the membership (`removeMember` of oneself, v1.2)
+   * and closes the room; a direct message is only closed. Resolves to an
+   * error sentence or null.
+   */
+  leaveRoom(room: string): Promise<string | null>;
+  /** Takes the room off screen and out of this socket; the membership stays. */
+  closeRoom(room: string): void;
   activate(room: string): void;
   send(room: string, content: string, files: File[]): void;
   retry(clientId: string): void;
@@ -92,13 +99,14 @@ export function ChatProvider({ children }: { children: ReactNode }) {
   const isViewing = useCallback((room: string) => stateRef.current.active === room && document.visibilityState === "visible", []);
 
   const { actions, syncRoom, fetchRooms, applyUnread } = useMemo(() => {
-    const syncRoom = async (room: string): Promise<string | null> => {
+    // Resolves to the refusal, if any (its message is what the user reads).
+    const syncRoom = async (room: string): Promise<ApiError | null> => {
       const known = stateRef.current.rooms[room];
       const lastSeen = known?.loaded ? lastConfirmedId(known.messages) : null;
       const reply = await request<{ messages: ChatMessage[]; hasMore: boolean }>("joinRoom", { room, limit: PAGE_SIZE });
       if (!reply.ok) {
         dispatch({ type: "roomError", room, error: reply.error.message });
-        return reply.error.message;
+        return reply.error;
       }
       if (lastSeen === null) {
         const lastReadId = prefs.current.lastRead[room] ?? null;
@@ -177,7 +185,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
       // Offline: keep the room; it is joined on the next connect.
       if (!err || !chatRef.current?.connected) return null;
       dispatch({ type: "removeRoom", room });
-      return err;
+      return err.message;
     };
 
     const simple = async (event: string, payload: object): Promise<string | null> => {
@@ -218,7 +226,7 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         const r = reply.room;
         dispatch({ type: "addRoom", room, activate: true });
         dispatch({ type: "roomMeta", room, meta: { private: r.private, topic: r.topic, owner: r.owner, role: r.role } });
-        return syncRoom(room);
+        return (await syncRoom(room))?.message ?? null;
       },
       async members(room) {
         const reply = await request<{ members: Member[] }>("members", { room });
@@ -234,7 +242,18 @@ export function ChatProvider({ children }: { children: ReactNode }) {
         if ("error" in parsed) return parsed.error;
         return openRoom(parsed.room);
       },
-      leaveRoom(room) {
+      async leaveRoom(room) {
+        if (!isDmRoom(room)) {
+          const reply = await request<object>("removeMember", { room, user: meRef.current.username });
+          if (!reply.ok) {
+            dispatch({ type: "roomError", room, error: reply.error.message });
+            return reply.error.message;
+          }
+        }
+        actions.closeRoom(room);
+        return null;
+      },
+      closeRoom(room) {
         typers.current.get(room)?.stop();
         void request("leaveRoom", { room });
         dispatch({ type: "removeRoom", room });
@@ -373,7 +392,15 @@ export function ChatProvider({ children }: { children: ReactNode }) {
       // Memberships first, so a second device shows every room of the user.
       const list = await fetchRooms();
       const removed = (room: string) => stateRef.current.rooms[room]?.removedBy;
-      await Promise.all(stateRef.current.order.filter((room) => !removed(room)).map((room) => syncRoom(room)));
+      // A remembered room the user may no longer enter (removed or banned
+      // while this device was away) leaves the sidebar instead of showing
+      // an error forever.
+      const member = (room: string) => list?.some((r) => r.room === room) ?? true;
+      const rejoin = async (room: string) => {
+        const err = await syncRoom(room);
+        if (err?.code === "FORBIDDEN" && !member(room)) dispatch({ type: "removeRoom", room });
+      };
+      await Promise.all(stateRef.current.order.filter((room) => !removed(room)).map(rejoin));
       if (list) applyUnread(list);
       for (const [clientId, out] of outbox.current) {
         if (out.retryable && stateRef.current.sends[clientId]?.status === "failed") actions.retry(clientId);

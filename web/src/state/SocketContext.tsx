@@ -4,6 +4,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { io, type Socket } from "socket.io-client";
+import { isRecoverable, parseEndReason, type EndReason } from "../lib/signedOut";
 import type { AckReply } from "../lib/types";
 import { useAuth } from "./AuthContext";
 
@@ -28,7 +29,7 @@ function offlineReply(message: string, code = "UNAVAILABLE") {
 }
 
 export function SocketProvider({ children }: { children: ReactNode }) {
-  const { session, getToken, refreshNow } = useAuth();
+  const { session, getToken, refreshNow, sessionEnded } = useAuth();
   const userId = session?.user.id ?? null;
   const [chat, setChat] = useState<Socket | null>(null);
   const [notifications, setNotifications] = useState<Socket | null>(null);
@@ -62,6 +63,22 @@ export function SocketProvider({ children }: { children: ReactNode }) {
     let everConnected = false;
     const lost = () => setStatus(navigator.onLine ? (everConnected ? "reconnecting" : "connecting") : "offline");
 
+    // `sessionEnded` comes just before the server's disconnect. Only an
+    // expired access token is worth a refresh and a reconnect; any other
+    // reason means this session is over, and the app signs out saying why.
+    let ended: EndReason | null = null;
+    const onSessionEnded = (payload: unknown) => {
+      const reason = parseEndReason(payload);
+      if (isRecoverable(reason)) return;
+      ended = reason;
+      sessionEnded(reason);
+    };
+    const reconnectAfterServerDisconnect = (s: Socket) => (reason: Socket.DisconnectReason) => {
+      if (reason === "io server disconnect" && ended === null) void refreshNow().then((t) => t && s.connect());
+    };
+    c.on("sessionEnded", onSessionEnded);
+    n.on("sessionEnded", onSessionEnded);
+
     // A refused handshake is not retried by the client: refresh and try again.
     const onConnectError = (s: Socket) => async (err: Error) => {
       if (AUTH_ERRORS.has(err.message)) {
@@ -76,15 +93,11 @@ export function SocketProvider({ children }: { children: ReactNode }) {
       setStatus("connected");
       setGeneration((g) => g + 1);
     });
-    c.on("disconnect", (reason) => {
-      lost();
-      if (reason === "io server disconnect") void refreshNow().then((t) => t && c.connect());
-    });
+    c.on("disconnect", lost);
+    c.on("disconnect", reconnectAfterServerDisconnect(c));
+    n.on("disconnect", reconnectAfterServerDisconnect(n));
     c.on("connect_error", onConnectError(c));
     n.on("connect_error", onConnectError(n));
-    n.on("disconnect", (reason) => {
-      if (reason === "io server disconnect") void refreshNow().then((t) => t && n.connect());
-    });
     c.io.on("reconnect_attempt", lost);
 
     const onOffline = () => setStatus("offline");
@@ -109,7 +122,7 @@ export function SocketProvider({ children }: { children: ReactNode }) {
       setChat(null);
       setNotifications(null);
     };
-  }, [userId, getToken, refreshNow]);
+  }, [userId, getToken, refreshNow, sessionEnded]);
 
   const request = useCallback(<T extends object>(event: string, payload: unknown, timeoutMs = 10_000): Promise<AckReply<T>> => {
     const s = chatRef.current;

@@ -15,7 +15,7 @@ interface Deps {
   isViewing(room: string): boolean;
   stateRef: MutableRefObject<ChatState>;
   /** Joins a room on the server without showing it. */
-  syncRoom(room: string): Promise<string | null>;
+  syncRoom(room: string): Promise<unknown>;
   /** Asks the server for the user's rooms (after an invite). */
   refreshRooms(): Promise<void>;
 }
