@@ -37,6 +37,8 @@ set +e
   --storm-connections 200 --storm-concurrency 32 \
   --rooms 4 --users-per-room 5 --rate 2 --duration-secs 3 \
   --ramp-start 50 --ramp-factor 2 --ramp-max 200 --ramp-step-secs 2 --ramp-p99-ms 1000 \
+  --scenarios idle,storm,fanout,ramp,soak \
+  --soak-secs 10 --soak-sample-secs 1 --soak-clients 5 \
   --out-dir "$OUT" 2>&1 | grep -v '^\s*$' | tail -40
 rc=${PIPESTATUS[0]}
 set -e

@@ -15,6 +15,9 @@ pub enum Scenario {
     Fanout,
     /// Raise the send rate step by step until p99 exceeds the bound.
     Ramp,
+    /// Connect/join/send/disconnect churn for a long time; RSS over time.
+    /// Not in the default list: it takes `--soak-secs` (20 minutes).
+    Soak,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -125,6 +128,20 @@ pub struct Args {
     /// exceeds this many milliseconds or the system stops keeping up.
     #[arg(long, default_value_t = 1000.0)]
     pub ramp_stop_p99_ms: f64,
+
+    /// soak: seconds of churn.
+    #[arg(long, default_value_t = 1200)]
+    pub soak_secs: u64,
+    /// soak: clients churning at once (each: connect, join, 5 sends, gone).
+    #[arg(long, default_value_t = 50)]
+    pub soak_clients: usize,
+    /// soak: seconds between two readings of the server's RSS.
+    #[arg(long, default_value_t = 10)]
+    pub soak_sample_secs: u64,
+    /// soak: the run fails when the median RSS of the last quarter exceeds
+    /// that of the second quarter by more than this many MiB.
+    #[arg(long, default_value_t = 16)]
+    pub soak_max_growth_mib: u64,
 
     /// Exit non-zero when a target is missed, not only on lost messages.
     #[arg(long)]

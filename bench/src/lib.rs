@@ -13,6 +13,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sio;
+pub mod soak_chart;
 pub mod stats;
 pub mod system;
 pub mod users;

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::cli::{Args, SystemKind};
 use crate::scenario::idle::Idle;
 use crate::scenario::rooms::Outcomes;
+use crate::scenario::soak::Soak;
 use crate::scenario::storm::Storm;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -15,6 +16,7 @@ pub struct SystemResult {
     pub storm: Option<Storm>,
     pub fanout: Option<Outcomes>,
     pub ramp: Option<Outcomes>,
+    pub soak: Option<Soak>,
 }
 
 impl SystemResult {
@@ -25,6 +27,7 @@ impl SystemResult {
             storm: None,
             fanout: None,
             ramp: None,
+            soak: None,
         }
     }
 
@@ -116,6 +119,11 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
         (
             "idle: marginal RSS per connection (KiB)".into(),
             Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.marginal_kib_per_connection)),
+            None,
+        ),
+        (
+            "idle: server CPU while held (% of a core)".into(),
+            Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.hold_cpu_percent)),
             None,
         ),
         (
@@ -237,6 +245,26 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
             Box::new(move |r: &SystemResult| r.ramp.as_ref().map(|f| n(f.history.missing))),
             Some(Target::OursZero),
         ),
+        (
+            "soak: connect/join/send/leave cycles".into(),
+            Box::new(move |r: &SystemResult| r.soak.as_ref().map(|s| n(s.cycles))),
+            None,
+        ),
+        (
+            "soak: errors".into(),
+            Box::new(move |r: &SystemResult| r.soak.as_ref().map(|s| n(s.errors))),
+            Some(Target::OursZero),
+        ),
+        (
+            "soak: RSS settled, median of 2nd quarter (MiB)".into(),
+            Box::new(|r: &SystemResult| r.soak.as_ref().map(|s| s.settled_kib as f64 / 1024.0)),
+            None,
+        ),
+        (
+            "soak: RSS growth to the last quarter (MiB)".into(),
+            Box::new(|r: &SystemResult| r.soak.as_ref().map(|s| s.growth_kib as f64 / 1024.0)),
+            None,
+        ),
     ]
 }
 
@@ -314,6 +342,20 @@ fn failures(args: &Args, r: &SystemResult) -> Vec<String> {
         }
         if o.acked == 0 {
             out.push(format!("{name}: {scenario} had no acknowledged send"));
+        }
+    }
+    if let Some(s) = &r.soak {
+        if s.grew_too_much() {
+            out.push(format!(
+                "{name}: soak RSS grew {} KiB from the second quarter to the last (bound {} KiB)",
+                s.growth_kib, s.max_growth_kib
+            ));
+        }
+        if s.errors > 0 || s.cycles == 0 {
+            out.push(format!(
+                "{name}: soak had {} errors in {} cycles ({:?})",
+                s.errors, s.cycles, s.first_error
+            ));
         }
     }
     if let Some(f) = &r.fanout

@@ -7,9 +7,9 @@ use crate::dial::Dialer;
 use crate::error::Error;
 use crate::report::{self, SystemResult};
 use crate::scenario::rooms::{self, Plan};
-use crate::scenario::{idle, storm};
+use crate::scenario::{idle, soak, storm};
 use crate::system::{self, Server};
-use crate::{chart, users};
+use crate::{chart, soak_chart, users};
 
 /// The whole bench; `Ok(false)` when something failed (see [`crate::main`]).
 pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
@@ -46,6 +46,10 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
     if args.scenarios.contains(&Scenario::Ramp) {
         std::fs::write(&chart_path, chart::ramp_svg(&results, args.ramp_p99_ms))?;
     }
+    let soak_chart = args.out_dir.join("soak.svg");
+    if args.scenarios.contains(&Scenario::Soak) {
+        std::fs::write(&soak_chart, soak_chart::rss_svg(&results))?;
+    }
     let summary = report::summarise(&args, &results);
     print!("{}", report::table(&summary));
     let json_path = args.out_dir.join("results.json");
@@ -56,6 +60,9 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
     println!("results: {}", json_path.display());
     if args.scenarios.contains(&Scenario::Ramp) {
         println!("chart:   {}", chart_path.display());
+    }
+    if args.scenarios.contains(&Scenario::Soak) {
+        println!("chart:   {}", soak_chart.display());
     }
     for failure in &summary.failures {
         println!("FAILED: {failure}");
@@ -84,12 +91,15 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                     args.idle_connections,
                     args.connect_concurrency,
                     Duration::from_secs(args.idle_hold_secs),
-                    || server.rss_kib(),
+                    idle::Probes {
+                        rss_kib: || server.rss_kib(),
+                        cpu_secs: || server.cpu_secs(),
+                    },
                 )
                 .await?;
                 eprintln!(
-                    "  idle: {} held, {:.1} KiB/connection ({:.1} KiB marginal)",
-                    r.held, r.kib_per_connection, r.marginal_kib_per_connection
+                    "  idle: {} held, {:.1} KiB/connection ({:.1} KiB marginal), {:.1}% of a core while held",
+                    r.held, r.kib_per_connection, r.marginal_kib_per_connection, r.hold_cpu_percent
                 );
                 result.idle = Some(r);
             }
@@ -130,6 +140,21 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                     .fold(0.0, f64::max);
                 eprintln!("  ramp: highest held {best:.0} msgs/s sent");
                 result.ramp = Some(r);
+            }
+            Scenario::Soak => {
+                let plan = soak::Plan {
+                    secs: args.soak_secs,
+                    clients: args.soak_clients,
+                    sample_secs: args.soak_sample_secs,
+                    max_growth_kib: args.soak_max_growth_mib * 1024,
+                    tag: format!("{}", std::process::id()),
+                };
+                let r = soak::run(&dialer, &plan, || server.rss_kib()).await?;
+                eprintln!(
+                    "  soak: {} cycles, {} acked, {} errors; RSS {} → {} KiB ({:+} KiB)",
+                    r.cycles, r.messages_acked, r.errors, r.settled_kib, r.final_kib, r.growth_kib
+                );
+                result.soak = Some(r);
             }
         }
     }

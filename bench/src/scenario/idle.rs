@@ -1,5 +1,6 @@
 //! idle: hold N authenticated connections, each joined to a room, and read
-//! what they cost the server in resident memory.
+//! what they cost the server in resident memory, and in CPU while nothing
+//! but the Engine.IO heartbeat moves (PING_INTERVAL_MS decides how often).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +35,16 @@ pub struct Idle {
     /// once start-up allocations and memory the allocator had cached (e.g.
     /// from password hashing at registration) are used up.
     pub marginal_kib_per_connection: f64,
+    /// Server CPU time during the hold ÷ the hold, in percent of one core:
+    /// the heartbeat's cost for `held` sockets.
+    pub hold_cpu_percent: f64,
     pub first_error: Option<String>,
+}
+
+/// How to read the server's counters.
+pub struct Probes<R, C> {
+    pub rss_kib: R,
+    pub cpu_secs: C,
 }
 
 pub async fn run(
@@ -42,8 +52,9 @@ pub async fn run(
     target: usize,
     concurrency: usize,
     hold: Duration,
-    rss_kib: impl Fn() -> Result<u64, Error>,
+    probes: Probes<impl Fn() -> Result<u64, Error>, impl Fn() -> Result<f64, Error>>,
 ) -> Result<Idle, Error> {
+    let rss_kib = probes.rss_kib;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before_kib = rss_kib()?;
     let (quit_tx, quit_rx) = watch::channel(false);
@@ -95,10 +106,14 @@ pub async fn run(
     out.connect_secs = started.elapsed().as_secs_f64();
 
     let bar = progress::timer(hold.as_secs(), &format!("idle: holding {}", tasks.len()));
+    let cpu_before = (probes.cpu_secs)()?;
+    let hold_started = Instant::now();
     for s in 1..=hold.as_secs() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         bar.set_position(s);
     }
+    let held_for = hold_started.elapsed().as_secs_f64();
+    out.hold_cpu_percent = ((probes.cpu_secs)()? - cpu_before) / held_for.max(1e-9) * 100.0;
     bar.finish_and_clear();
     out.rss_after_kib = rss_kib()?;
     out.held = (tasks.len() as u64).saturating_sub(dropped.load(Ordering::Relaxed));

@@ -2,4 +2,5 @@
 
 pub mod idle;
 pub mod rooms;
+pub mod soak;
 pub mod storm;
