@@ -1,7 +1,7 @@
 //! Plumbing every chat service shares, so each service crate holds only its
 //! own business: serving gRPC with the standard health and reflection
 //! services, typed environment variables, tracing set-up, allocator
-//! settings, timestamp conversions and the naming rules. With the `testing` feature it also
+//! settings, timestamp conversions, the naming rules and the SQLite opener. With the `testing` feature it also
 //! carries the store conformance harness.
 
 pub mod emoji;
@@ -13,6 +13,8 @@ pub mod mongo;
 pub mod names;
 mod signal;
 pub use signal::shutdown_signal;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod telemetry;
 pub mod time;
 

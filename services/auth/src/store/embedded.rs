@@ -5,7 +5,6 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
@@ -104,19 +103,8 @@ impl EmbeddedStore {
     /// Opens (creating if needed) the database file and its schema.
     pub async fn open(path: &Path) -> Result<EmbeddedStore, Error> {
         let opened = path.to_path_buf();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, Error> {
-            if let Some(dir) = opened.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            let conn = Connection::open(&opened)?;
-            conn.busy_timeout(Duration::from_secs(5))?;
-            let mode: String =
-                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                tracing::warn!(%mode, "SQLite refused WAL mode");
-            }
-            conn.execute_batch(SCHEMA)?;
-            Ok(conn)
+        let conn = tokio::task::spawn_blocking(move || {
+            chat_common::sqlite::open_writer::<Error>(&opened, SCHEMA)
         })
         .await??;
         Ok(EmbeddedStore {

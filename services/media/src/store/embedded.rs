@@ -33,18 +33,8 @@ impl EmbeddedStore {
     /// Opens (creating if needed) the database file at `path`.
     pub async fn open(path: impl AsRef<Path>) -> Result<EmbeddedStore, Error> {
         let path = path.as_ref().to_owned();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, Error> {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let conn = Connection::open(&path)?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            // WAL + NORMAL is durable across process crashes, which is what
-            // a chat server needs; FULL would add an fsync per upload.
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            conn.execute_batch(SCHEMA)?;
-            Ok(conn)
+        let conn = tokio::task::spawn_blocking(move || {
+            chat_common::sqlite::open_writer::<Error>(&path, SCHEMA)
         })
         .await??;
         Ok(EmbeddedStore {

@@ -13,16 +13,13 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use chat_common::sqlite;
+use rusqlite::Connection;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Two readers: the machines this runs on are small, and reads are short.
 const READERS: usize = 2;
-
-/// Other processes (a backup, a second service by mistake) may hold the
-/// lock briefly; wait rather than fail.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often the background checkpointer copies the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
@@ -45,29 +42,14 @@ impl Connections {
     /// Opens the writer (creating the file, WAL mode and `schema`), then the
     /// readers. Blocking.
     pub(super) fn open(path: &Path, schema: &str) -> Result<Connections> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let writer = Connection::open(path)?;
-        writer.busy_timeout(BUSY_TIMEOUT)?;
-        let mode: String =
-            writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(%mode, "SQLite refused WAL mode");
-        }
-        // In WAL mode NORMAL still survives any crash of the process (a
-        // committed message is in the WAL before the ack); only a power
-        // loss can drop the last commits. FULL would fsync every message,
-        // which the benchmark showed dominating send latency.
-        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        let writer: Connection = chat_common::sqlite::open_writer::<Error>(path, schema)?;
         // A checkpoint fsyncs the WAL and the database. Run by the writer
         // (every 1000 pages by default) it stalled the send that crossed the
         // threshold for milliseconds: the benchmark's p99. A background
         // thread checkpoints instead; PASSIVE never blocks the writer.
         writer.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
-        writer.execute_batch(schema)?;
         let readers = (0..READERS)
-            .map(|_| open_reader(path).map(Mutex::new))
+            .map(|_| Ok(Mutex::new(sqlite::open_reader(path)?)))
             .collect::<Result<_>>()?;
         Ok(Connections {
             _stop_checkpointer: spawn_checkpointer(path)?,
@@ -112,7 +94,7 @@ fn relock<'a>(
 /// connection of its own, until the returned sender is dropped.
 fn spawn_checkpointer(path: &Path) -> Result<mpsc::Sender<()>> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_timeout(sqlite::BUSY_TIMEOUT)?;
     let (stop, stopped) = mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
@@ -125,17 +107,6 @@ fn spawn_checkpointer(path: &Path) -> Result<mpsc::Sender<()>> {
             }
         })?;
     Ok(stop)
-}
-
-fn open_reader(path: &Path) -> Result<Connection> {
-    // Read-only at the SQLite level, so a read path can never write by
-    // mistake and bypass the writer's serialisation.
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
 }
 
 #[cfg(test)]
