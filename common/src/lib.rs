@@ -16,6 +16,7 @@ pub use signal::shutdown_signal;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod telemetry;
+pub mod text;
 pub mod time;
 
 #[cfg(feature = "testing")]

@@ -149,18 +149,12 @@ fn too_many(key: &str, max: usize) -> Error {
     Error::InvalidInput(format!("At most {max} entries are allowed in '{key}'"))
 }
 
-/// Trims `raw` and checks it holds 1 to `max` Unicode code points.
+/// The shared content rule (`chat_common::text`): trimmed, 1 to `max`
+/// Unicode code points.
 pub fn content(raw: &str, max: usize) -> Result<String, Error> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(Error::InvalidInput("The message is empty".into()));
-    }
-    if trimmed.chars().count() > max {
-        return Err(Error::InvalidInput(format!(
-            "The message is longer than {max} characters"
-        )));
-    }
-    Ok(trimmed.to_string())
+    chat_common::text::message_content(raw, max)
+        .map(str::to_owned)
+        .map_err(|e| Error::InvalidInput(e.0))
 }
 
 #[cfg(test)]

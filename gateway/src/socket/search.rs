@@ -18,20 +18,14 @@ use super::event::{Cx, Outcome};
 use super::input::Input;
 use super::membership::require_member;
 use super::rooms::{RoomName, room_name_of_key};
+use chat_common::text;
 
-const MAX_QUERY_CHARS: usize = 200;
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u64 = 100;
+const DEFAULT_LIMIT: u32 = text::SEARCH_DEFAULT_LIMIT;
+const MAX_LIMIT: u64 = text::SEARCH_MAX_LIMIT as u64;
 
-/// The query, 1 to 200 characters once trimmed.
+/// The query, by the shared rule (`chat_common::text`).
 fn query<'a>(input: &Input<'a>) -> Result<&'a str, Error> {
-    let q = input.str("query")?.trim();
-    if q.is_empty() || q.chars().nth(MAX_QUERY_CHARS).is_some() {
-        return Err(Error::InvalidInput(format!(
-            "'query' must be 1 to {MAX_QUERY_CHARS} characters"
-        )));
-    }
-    Ok(q)
+    text::search_query(input.str("query")?).map_err(|e| Error::InvalidInput(e.0))
 }
 
 /// `limit`, 1 to 100, default 20.

@@ -13,24 +13,11 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Trims leading and trailing whitespace and checks what remains holds
-    /// 1..=`max_message_chars` Unicode code points. Returns what to store.
+    /// The shared content rule (`chat_common::text`); returns what to store.
     pub fn content(&self, raw: &str) -> Result<String> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(Error::InvalidArgument(
-                "Message content cannot be empty".into(),
-            ));
-        }
-        let max = self.max_message_chars;
-        // Counting stops just past the limit so a huge body costs no more
-        // than a legal one.
-        if trimmed.chars().nth(max).is_some() {
-            return Err(Error::InvalidArgument(format!(
-                "Message content cannot be longer than {max} characters"
-            )));
-        }
-        Ok(trimmed.to_owned())
+        chat_common::text::message_content(raw, self.max_message_chars)
+            .map(str::to_owned)
+            .map_err(|e| Error::InvalidArgument(e.0))
     }
 
     /// A requested page size: 0 means the default; above the maximum is
@@ -47,20 +34,11 @@ impl Limits {
     }
 }
 
-/// Search page sizes and query length (PROTOCOL.md § Limits, search).
-pub const SEARCH_DEFAULT_LIMIT: u32 = 20;
-pub const SEARCH_MAX_LIMIT: u32 = 100;
-pub const SEARCH_MAX_QUERY_CHARS: usize = 200;
+pub use chat_common::text::{SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT};
 
-/// A search query: trimmed, 1..=200 code points.
+/// The shared search-query rule (`chat_common::text`).
 pub fn search_query(raw: &str) -> Result<&str> {
-    let q = raw.trim();
-    if q.is_empty() || q.chars().nth(SEARCH_MAX_QUERY_CHARS).is_some() {
-        return Err(Error::InvalidArgument(format!(
-            "The search query must be 1 to {SEARCH_MAX_QUERY_CHARS} characters"
-        )));
-    }
-    Ok(q)
+    chat_common::text::search_query(raw).map_err(|e| Error::InvalidArgument(e.0))
 }
 
 /// A search page size: 0 means the default; above the maximum is refused.
