@@ -240,26 +240,21 @@ impl Store for MongoStore {
 
     async fn insert(&self, message: Message) -> Result<(Message, bool)> {
         let (sender, client_id) = (message.sender.clone(), message.client_id.clone());
+        // Memberships first (idempotent), the message last: once a message
+        // is stored, and so acknowledged, its room's members exist.
+        rooms::ensure_direct_members(&self.db, &message).await?;
         match self
             .messages
             .insert_one(MessageDoc::from(message.clone()))
             .await
         {
-            Ok(_) => {
-                rooms::on_message_stored(&self.db, &message).await?;
-                Ok((message, true))
-            }
+            Ok(_) => Ok((message, true)),
             Err(e) if is_duplicate_key(&e) => {
                 let Some(client_id) = client_id else {
                     return Err(e.into());
                 };
                 match self.get_by_client_id(&sender, &client_id).await? {
-                    Some(existing) => {
-                        // Completes memberships an interrupted first send
-                        // may have left out (see `rooms`).
-                        rooms::on_message_stored(&self.db, &existing).await?;
-                        Ok((existing, false))
-                    }
+                    Some(existing) => Ok((existing, false)),
                     None => Err(e.into()),
                 }
             }

@@ -1,8 +1,9 @@
 //! [`RoomStore`] on MongoDB: collection `rooms` (the name is `_id`, so names
 //! are unique) and `memberships` (unique per room and lower-cased user).
 //! Without multi-document transactions (a standalone server has none), the
-//! first direct message writes its memberships right after the message;
-//! they are upserts, so a resend of that message repairs an interrupted one.
+//! memberships of a direct-message room are written before its message:
+//! they are idempotent upserts, so a stored message always has them, and a
+//! send interrupted in between leaves only memberships its resend reuses.
 
 use async_trait::async_trait;
 use chat_common::names::{self, Room as Name};
@@ -152,8 +153,8 @@ async fn get_member(db: &Database, room: &str, user: &str) -> Result<Option<Memb
 }
 
 /// See the embedded store's twin: both memberships of a direct-message
-/// room from its first message on.
-pub(super) async fn on_message_stored(db: &Database, message: &Message) -> Result<()> {
+/// room from its first message on. Called before the message is inserted.
+pub(super) async fn ensure_direct_members(db: &Database, message: &Message) -> Result<()> {
     let Ok(Name::Direct { a, b }) = names::parse_room(&message.room) else {
         return Ok(());
     };
