@@ -4,6 +4,9 @@
 //! settings, timestamp conversions and the naming rules. With the `testing` feature it also
 //! carries the store conformance harness.
 
+pub mod caller;
+pub mod certs;
+pub mod credentials;
 pub mod emoji;
 pub mod env;
 pub mod grpc;
@@ -11,10 +14,14 @@ pub mod memory;
 #[cfg(feature = "mongo")]
 pub mod mongo;
 pub mod names;
+pub mod revocations;
+pub mod session_sync;
 mod signal;
 pub use signal::shutdown_signal;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
+pub mod tokens;
 
 #[cfg(feature = "testing")]
 pub mod conformance;

@@ -285,6 +285,7 @@ mod tests {
             chat_common::grpc::Options {
                 probe: None,
                 grace: std::time::Duration::from_secs(1),
+                ..Default::default()
             },
             std::future::pending(),
         ));
@@ -315,6 +316,7 @@ mod tests {
             chat_common::grpc::Options {
                 probe: Some(probe),
                 grace: Duration::from_secs(1),
+                ..Default::default()
             },
             std::future::pending(),
         ));
