@@ -88,16 +88,18 @@ pub struct Standalone {
 
 impl Standalone {
     pub async fn start() -> anyhow::Result<Standalone> {
+        Standalone::start_with(&[]).await
+    }
+
+    /// As [`Standalone::start`], with extra variables (e.g. pinned gRPC ports).
+    pub async fn start_with(extra: &[(&str, &str)]) -> anyhow::Result<Standalone> {
         let data_dir = tempfile::Builder::new().prefix("chat-e2e-data").tempdir()?;
         let logs = tempfile::Builder::new().prefix("chat-e2e-logs").tempdir()?;
         let port = free_port()?.to_string();
         let data = data_dir.path().display().to_string();
-        let mut proc = Proc::spawn(
-            "chat",
-            &binary("chat")?,
-            env(&[("HOST", "127.0.0.1"), ("PORT", &port), ("DATA_DIR", &data)]),
-            logs.path(),
-        )?;
+        let mut vars = env(&[("HOST", "127.0.0.1"), ("PORT", &port), ("DATA_DIR", &data)]);
+        vars.extend(env(extra));
+        let mut proc = Proc::spawn("chat", &binary("chat")?, vars, logs.path())?;
         let base = format!("http://127.0.0.1:{port}");
         wait_healthy(&mut proc, &base).await?;
         Ok(Standalone {
