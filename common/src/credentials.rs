@@ -124,3 +124,49 @@ impl Credentials {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::from_pairs;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Credentials, InvalidVar> {
+        Credentials::from_vars(&Vars::new(from_pairs(pairs)))
+    }
+
+    #[test]
+    fn nothing_set_is_plaintext_only_and_pairs_go_together() {
+        let none = from(&[]).unwrap();
+        assert!(none.ca.is_none() && none.server.is_none() && none.client.is_none());
+        assert!(none.client_tls().is_none());
+        assert!(!none.require_tls);
+
+        let dir = std::env::temp_dir().join(format!("chat-creds-{}", std::process::id()));
+        let set = crate::certs::generate(&crate::certs::default_names()).unwrap();
+        crate::certs::write(&set, &dir).unwrap();
+        let path = |f: &str| dir.join(f).display().to_string();
+        let (ca, cert, key) = (path("ca.pem"), path("client.pem"), path("client.key"));
+        let full = from(&[
+            ("GRPC_CA_CERT", &ca),
+            ("GRPC_CLIENT_CERT", &cert),
+            ("GRPC_CLIENT_KEY", &key),
+            ("GRPC_REQUIRE_TLS", "true"),
+        ])
+        .unwrap();
+        assert!(full.client_tls().is_some() && full.require_tls);
+        assert!(
+            full.endpoint("http://auth:50051")
+                .unwrap()
+                .uri()
+                .to_string()
+                .starts_with("https://")
+        );
+        let half = from(&[("GRPC_CA_CERT", &ca), ("GRPC_CLIENT_CERT", &cert)]).unwrap_err();
+        assert_eq!(half.name, "GRPC_CLIENT_KEY");
+        let no_ca = from(&[("GRPC_CLIENT_CERT", &cert), ("GRPC_CLIENT_KEY", &key)]).unwrap_err();
+        assert_eq!(no_ca.name, "GRPC_CA_CERT");
+        let missing = from(&[("GRPC_CA_CERT", "/nonexistent/ca.pem")]).unwrap_err();
+        assert_eq!(missing.name, "GRPC_CA_CERT");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

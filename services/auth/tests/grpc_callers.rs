@@ -243,6 +243,24 @@ async fn the_platform_acts_for_a_user_and_a_forged_certificate_is_refused() {
     };
     assert!(refused, "a forged client certificate was accepted");
 
+    // A service's server certificate is no platform credential (serverAuth
+    // only), though the CA signed it.
+    let lifted = Credentials {
+        client: set.credentials().server,
+        ..set.credentials()
+    };
+    let refused = match lifted.endpoint(&auth.url).unwrap().connect().await {
+        Err(_) => true,
+        Ok(channel) => AuthServiceClient::new(channel)
+            .rotate_signing_key(RotateSigningKeyRequest {})
+            .await
+            .is_err(),
+    };
+    assert!(
+        refused,
+        "a server certificate was accepted as the platform's"
+    );
+
     // TLS without a client certificate is no platform either.
     let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(set.ca.clone()));
     let https = auth.url.replacen("http://", "https://", 1);
@@ -258,4 +276,41 @@ async fn the_platform_acts_for_a_user_and_a_forged_certificate_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn require_tls_refuses_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = generate(&default_names()).unwrap();
+    let grpc = Credentials {
+        require_tls: true,
+        ..set.credentials()
+    };
+    let auth = Auth::start(dir.path(), grpc).await;
+    let alice = auth.register("alice").await;
+    // Over TLS (a user's: the CA, no client certificate) the token works.
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(set.ca.clone()));
+    let channel = Endpoint::from_shared(auth.url.replacen("http://", "https://", 1))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    AuthServiceClient::new(channel)
+        .list_sessions(sessions_of(&alice, ""))
+        .await
+        .unwrap();
+    let plain = match Endpoint::from_shared(auth.url.clone())
+        .unwrap()
+        .connect()
+        .await
+    {
+        Err(_) => true,
+        Ok(channel) => AuthServiceClient::new(channel)
+            .list_sessions(sessions_of(&alice, ""))
+            .await
+            .is_err_and(|e| e.code() == Code::Unavailable || e.code() == Code::Unknown),
+    };
+    assert!(plain, "a plaintext call got through GRPC_REQUIRE_TLS");
 }
