@@ -255,13 +255,17 @@ where
         }
         let verifier = self.verifier.clone();
         let presented = Presented::of(&req);
+        let path = req.uri().path().to_owned();
         Box::pin(async move {
             match resolve(&verifier, presented).await {
                 Ok(caller) => {
                     req.extensions_mut().insert(caller);
                     inner.call(req).await
                 }
-                Err(status) => Ok(status.into_http()),
+                Err(status) => {
+                    tracing::debug!(%path, code = ?status.code(), "gRPC caller refused");
+                    Ok(status.into_http())
+                }
             }
         })
     }
