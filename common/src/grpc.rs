@@ -1,5 +1,7 @@
 //! Serving a service's gRPC routes together with `grpc.health.v1.Health` and
-//! server reflection (v1 and v1alpha, so every `grpcurl` finds it).
+//! server reflection (v1 and v1alpha, so every `grpcurl` finds it), every
+//! route but those two behind the caller check ([`crate::caller`]), on one
+//! port that speaks plaintext and TLS ([`crate::tls`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,9 +11,20 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+
+use crate::caller::CallerLayer;
+use crate::credentials::Credentials;
+use crate::tokens::Verifier;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("gRPC TLS settings: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+}
 
 /// A cheap check of what the service cannot work without (its store, its
 /// bucket): `Err` says what is wrong.
@@ -28,12 +41,16 @@ where
 }
 
 /// How the health status follows the probe, and how long a stop may take.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// Run every [`PROBE_EVERY`]; while it fails, health is `NOT_SERVING`.
     pub probe: Option<Probe>,
     /// Once `shutdown` resolves: the bound on finishing the calls in flight.
     pub grace: Duration,
+    /// Checks the users' access tokens.
+    pub verifier: Verifier,
+    /// The port's TLS identity and the CA that makes a caller the platform.
+    pub credentials: Credentials,
 }
 
 /// How often the probe runs, and how long one run may take before it
@@ -72,7 +89,13 @@ pub async fn serve(
     routes: Routes,
     options: Options,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
+) -> Result<(), ServeError> {
+    let tls = crate::tls::acceptor(&options.credentials).map_err(ServeError::Tls)?;
+    if tls.is_none() && options.credentials.require_tls {
+        return Err(ServeError::Tls(
+            "GRPC_REQUIRE_TLS is set but the port has no certificate (GRPC_CA_CERT, GRPC_SERVER_CERT, GRPC_SERVER_KEY)".into(),
+        ));
+    }
     let names: Vec<String> = service_names
         .iter()
         .map(|n| n.to_string())
@@ -109,21 +132,18 @@ pub async fn serve(
             let _ = signalled.send(());
         }
     };
+    let incoming = crate::tls::incoming(listener, tls, options.credentials.require_tls);
     let server = Server::builder()
+        .layer(CallerLayer::new(options.verifier.clone()))
         .add_routes(routes)
-        // Small unary calls: without TCP_NODELAY a reply can wait on a
-        // delayed ACK.
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            stopping,
-        );
+        .serve_with_incoming_shutdown(incoming, stopping);
     tokio::pin!(server);
     tokio::select! {
-        res = &mut server => return res,
+        res = &mut server => return res.map_err(ServeError::Transport),
         Ok(()) = on_signal => {}
     }
     match tokio::time::timeout(options.grace, server).await {
-        Ok(res) => res,
+        Ok(res) => res.map_err(ServeError::Transport),
         Err(_) => {
             tracing::warn!(grace = ?options.grace, "calls still running after the grace period; cutting them off");
             Ok(())

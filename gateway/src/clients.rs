@@ -42,13 +42,18 @@ pub struct Clients {
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// An endpoint for a service, over mutual TLS with the platform
+/// certificate when one is configured (`chat_common::credentials`).
 fn endpoint(
+    config: &Config,
     url: &str,
     timeout: Option<Duration>,
     connect_timeout: Duration,
 ) -> Result<Endpoint, Error> {
-    let ep = Endpoint::from_shared(url.to_string())
-        .map_err(|e| Error::Config(format!("invalid service URL {url:?}: {e}")))?
+    let ep = config
+        .grpc
+        .endpoint(url)
+        .map_err(Error::Config)?
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(KEEP_ALIVE_EVERY)
@@ -63,10 +68,10 @@ fn endpoint(
 impl Clients {
     pub fn new(config: &Config) -> Result<Self, Error> {
         let t = config.grpc_timeout;
-        let auth = endpoint(&config.auth_url, Some(t), t)?.connect_lazy();
-        let message = endpoint(&config.message_url, Some(t), t)?.connect_lazy();
-        let media = endpoint(&config.media_url, Some(t), t)?.connect_lazy();
-        let media_stream = endpoint(&config.media_url, None, t)?.connect_lazy();
+        let auth = endpoint(config, &config.auth_url, Some(t), t)?.connect_lazy();
+        let message = endpoint(config, &config.message_url, Some(t), t)?.connect_lazy();
+        let media = endpoint(config, &config.media_url, Some(t), t)?.connect_lazy();
+        let media_stream = endpoint(config, &config.media_url, None, t)?.connect_lazy();
         Ok(Self {
             auth: AuthServiceClient::new(auth.clone()),
             message: MessageServiceClient::new(message.clone()),

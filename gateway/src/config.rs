@@ -67,6 +67,10 @@ pub struct Config {
     pub auth_url: String,
     pub message_url: String,
     pub media_url: String,
+    /// `GRPC_CA_CERT` + `GRPC_CLIENT_CERT`/`_KEY`: the platform credential
+    /// the gateway presents to the services (mutual TLS); without it the
+    /// services refuse every call the gateway makes as the platform.
+    pub grpc: chat_common::credentials::Credentials,
     /// Static web app served at `/` with an SPA fallback.
     pub web_dir: Option<PathBuf>,
     /// Base for media URLs handed to clients; unset → relative links.
@@ -121,6 +125,7 @@ impl Config {
             auth_url: vars.string_or("AUTH_URL", "http://127.0.0.1:50051"),
             message_url: vars.string_or("MESSAGE_URL", "http://127.0.0.1:50052"),
             media_url: vars.string_or("MEDIA_URL", "http://127.0.0.1:50053"),
+            grpc: chat_common::credentials::Credentials::from_vars(&vars)?,
             web_dir: vars.string("WEB_DIR").map(PathBuf::from),
             public_url: vars
                 .string("PUBLIC_URL")

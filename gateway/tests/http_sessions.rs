@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::auth::v1::{EndSessionRequest, RotateSigningKeyRequest};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -49,9 +48,7 @@ async fn signing_key_rotation_keeps_old_tokens_and_uses_the_new_key() {
         .to_string();
     assert_eq!(me(&s, &old).await, StatusCode::OK);
 
-    let mut auth = AuthServiceClient::connect(s.auth_url.clone())
-        .await
-        .unwrap();
+    let mut auth = s.auth().await;
     let keys = auth
         .rotate_signing_key(RotateSigningKeyRequest {})
         .await
@@ -93,9 +90,7 @@ async fn an_operator_ending_reaches_the_gateway_without_redis() {
         serde_json::from_slice(&raw).unwrap()
     };
     assert_eq!(claims["aud"], "chat");
-    let mut auth = AuthServiceClient::connect(s.auth_url.clone())
-        .await
-        .unwrap();
+    let mut auth = s.auth().await;
     auth.end_session(EndSessionRequest {
         user_id: reg["user"]["id"].as_str().unwrap().into(),
         session_id: claims["sid"].as_str().unwrap().into(),

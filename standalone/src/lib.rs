@@ -3,7 +3,10 @@
 //! `*_GRPC_ADDR` is set), the media service's in-process S3 server, and the
 //! gateway on `PORT` pointed at them. Every component reads its own
 //! configuration from the environment as it would standalone; this crate
-//! only overrides where each listens and where the gateway finds them.
+//! only overrides where each listens, where the gateway finds them, and
+//! their gRPC credentials: a private CA made in memory at every start
+//! (`chat_common::certs`), whose certificate alone is written to
+//! `DATA_DIR/grpc-ca.pem` for `grpcurl -cacert`.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -96,6 +99,20 @@ impl System {
         gateway.auth_url = url_of(auth.listen_addr);
         gateway.message_url = url_of(message.listen_addr);
         gateway.media_url = url_of(media.listen_addr);
+        message.auth_url = gateway.auth_url.clone();
+        media.auth_url = gateway.auth_url.clone();
+        let credentials = internal_credentials(&data_dir, &auth.listen_addr)?;
+        for grpc in [
+            &mut auth.grpc,
+            &mut message.grpc,
+            &mut media.grpc,
+            &mut gateway.grpc,
+        ] {
+            *grpc = chat_common::credentials::Credentials {
+                require_tls: grpc.require_tls,
+                ..credentials.clone()
+            };
+        }
         let gateway_listener = TcpListener::bind(gateway.listen_addr)
             .await
             .map_err(|source| Error::Io {
@@ -223,6 +240,29 @@ fn outcome(
 
 fn config_error<E: Display>(component: &'static str) -> impl Fn(E) -> Error {
     move |e| Error::Config(format!("{component}: {e}"))
+}
+
+/// A fresh CA and certificates for this run (nothing to configure, nothing
+/// secret on disk); the CA certificate goes to `DATA_DIR/grpc-ca.pem`.
+fn internal_credentials(
+    data_dir: &std::path::Path,
+    addr: &SocketAddr,
+) -> Result<chat_common::credentials::Credentials, Error> {
+    let mut names: Vec<String> = chat_common::certs::DEFAULT_SERVER_NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    if !addr.ip().is_unspecified() && !addr.ip().is_loopback() {
+        names.push(addr.ip().to_string());
+    }
+    let set = chat_common::certs::generate(&names)
+        .map_err(|e| Error::Config(format!("cannot make the gRPC certificates: {e}")))?;
+    let ca_path = data_dir.join("grpc-ca.pem");
+    std::fs::write(&ca_path, &set.ca).map_err(|source| Error::Io {
+        what: format!("cannot write {}", ca_path.display()),
+        source,
+    })?;
+    Ok(set.credentials())
 }
 
 /// Binds `var` when it is set, else an OS-picked loopback port.

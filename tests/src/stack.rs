@@ -88,16 +88,18 @@ pub struct Standalone {
 
 impl Standalone {
     pub async fn start() -> anyhow::Result<Standalone> {
+        Standalone::start_with(&[]).await
+    }
+
+    /// As [`Standalone::start`], with extra variables (e.g. pinned gRPC ports).
+    pub async fn start_with(extra: &[(&str, &str)]) -> anyhow::Result<Standalone> {
         let data_dir = tempfile::Builder::new().prefix("chat-e2e-data").tempdir()?;
         let logs = tempfile::Builder::new().prefix("chat-e2e-logs").tempdir()?;
         let port = free_port()?.to_string();
         let data = data_dir.path().display().to_string();
-        let mut proc = Proc::spawn(
-            "chat",
-            &binary("chat")?,
-            env(&[("HOST", "127.0.0.1"), ("PORT", &port), ("DATA_DIR", &data)]),
-            logs.path(),
-        )?;
+        let mut vars = env(&[("HOST", "127.0.0.1"), ("PORT", &port), ("DATA_DIR", &data)]);
+        vars.extend(env(extra));
+        let mut proc = Proc::spawn("chat", &binary("chat")?, vars, logs.path())?;
         let base = format!("http://127.0.0.1:{port}");
         wait_healthy(&mut proc, &base).await?;
         Ok(Standalone {
@@ -161,12 +163,35 @@ const SERVICES: [(&str, &str, &str); 3] = [
     ),
 ];
 
+/// Runs `chat-certs` into `dir`, as an operator would for compose, and
+/// returns the variables it prints (`GRPC_CA_CERT=…` and the rest): every
+/// process of the split layout gets them all.
+pub async fn make_certs(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let out = tokio::process::Command::new(binary("chat-certs")?)
+        .arg(dir)
+        .output()
+        .await
+        .context("cannot run chat-certs")?;
+    if !out.status.success() {
+        bail!(
+            "chat-certs failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
 impl Distributed {
     pub async fn start(backing: &Backing, gateways: usize) -> anyhow::Result<Distributed> {
         let data = tempfile::Builder::new().prefix("chat-e2e-data").tempdir()?;
         let logs = tempfile::Builder::new().prefix("chat-e2e-logs").tempdir()?;
+        let certs = make_certs(&data.path().join("certs")).await?;
         let mut procs = Vec::new();
-        let mut urls = Vec::new();
+        let mut urls: Vec<String> = Vec::new();
         for (bin, addr_var, service) in SERVICES {
             let addr = format!("127.0.0.1:{}", free_port()?);
             let dir = data.path().join(bin);
@@ -175,6 +200,11 @@ impl Distributed {
                 (addr_var.to_string(), addr.clone()),
                 ("DATA_DIR".to_string(), dir.display().to_string()),
             ];
+            vars.extend(certs.iter().cloned());
+            // Auth starts first: the others fetch its keys as the platform.
+            if let Some(auth) = urls.first() {
+                vars.push(("AUTH_URL".into(), auth.clone()));
+            }
             if let Some(uri) = &backing.mongo_uri {
                 vars.push(("MONGO_URI".into(), uri.clone()));
             }
@@ -203,6 +233,7 @@ impl Distributed {
                 ("MESSAGE_URL", &urls[1]),
                 ("MEDIA_URL", &urls[2]),
             ]);
+            vars.extend(certs.iter().cloned());
             if let Some(redis) = &backing.redis_url {
                 vars.push(("REDIS_URL".into(), redis.clone()));
             }

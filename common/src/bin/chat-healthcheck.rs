@@ -6,6 +6,10 @@
 //! chat-healthcheck http URL                   # HTTP/1.1 GET, 0 only on a 2xx
 //! ```
 //!
+//! With `GRPC_REQUIRE_TLS=true` in its environment (a service's own, in
+//! compose) the gRPC probe dials over TLS with the service's `GRPC_*`
+//! certificates, as plaintext is then refused.
+//!
 //! Exit codes: 0 healthy, 1 unhealthy or unreachable, 2 usage error. Every
 //! probe gives up after `CHAT_HEALTHCHECK_TIMEOUT_MS` (default 3000).
 
@@ -88,8 +92,18 @@ async fn grpc_check(addr: &str, service: &str) -> Result<String, String> {
     } else {
         format!("http://{addr}")
     };
-    let channel = tonic::transport::Endpoint::from_shared(endpoint)
-        .map_err(|e| format!("bad address {addr}: {e}"))?
+    let credentials =
+        chat_common::credentials::Credentials::from_vars(&chat_common::env::Vars::new(|name| {
+            std::env::var(name).ok()
+        }))
+        .map_err(|e| e.to_string())?;
+    let endpoint = if credentials.require_tls {
+        credentials.endpoint(&endpoint)?
+    } else {
+        tonic::transport::Endpoint::from_shared(endpoint)
+            .map_err(|e| format!("bad address {addr}: {e}"))?
+    };
+    let channel = endpoint
         .connect()
         .await
         .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
@@ -285,6 +299,7 @@ mod tests {
             chat_common::grpc::Options {
                 probe: None,
                 grace: std::time::Duration::from_secs(1),
+                ..Default::default()
             },
             std::future::pending(),
         ));
@@ -315,6 +330,7 @@ mod tests {
             chat_common::grpc::Options {
                 probe: Some(probe),
                 grace: Duration::from_secs(1),
+                ..Default::default()
             },
             std::future::pending(),
         ));

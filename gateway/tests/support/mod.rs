@@ -26,6 +26,8 @@ pub struct Stack {
     pub base: String,
     /// The auth service's gRPC URL, for tests that act as an operator.
     pub auth_url: String,
+    /// The platform credential every component of the stack shares.
+    pub grpc: chat_common::credentials::Credentials,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -54,10 +56,14 @@ pub async fn start(limits: Limits) -> Stack {
     // Under `MONGO_URI` every stack gets databases of its own, so runs (and
     // tests within a run) never see each other's users and messages.
     let run = uuid::Uuid::new_v4().simple().to_string();
+    let grpc = chat_common::certs::generate(&chat_common::certs::default_names())
+        .unwrap()
+        .credentials();
 
     let (l, auth_addr) = loopback().await;
     let mut auth = chat_auth::Config::from_env().unwrap();
     auth.listen_addr = auth_addr;
+    auth.grpc = grpc.clone();
     auth.data_dir = dir.path().to_path_buf();
     auth.mongo_db = format!("chat_auth_test_{run}");
     tokio::spawn(chat_auth::serve(auth, l, never()));
@@ -65,6 +71,8 @@ pub async fn start(limits: Limits) -> Stack {
     let (l, message_addr) = loopback().await;
     let mut message = chat_message::Config::from_env().unwrap();
     message.listen_addr = message_addr;
+    message.grpc = grpc.clone();
+    message.auth_url = format!("http://{auth_addr}");
     message.data_dir = dir.path().to_path_buf();
     message.mongo_db = format!("chat_message_test_{run}");
     tokio::spawn(chat_message::serve(message, l, never()));
@@ -72,6 +80,8 @@ pub async fn start(limits: Limits) -> Stack {
     let (l, media_addr) = loopback().await;
     let mut media = chat_media::Config::from_env().unwrap();
     media.listen_addr = media_addr;
+    media.grpc = grpc.clone();
+    media.auth_url = format!("http://{auth_addr}");
     media.data_dir = dir.path().to_path_buf();
     media.mongo_db = format!("chat_media_test_{run}");
     media.max_upload_bytes = limits.media_upload;
@@ -79,6 +89,7 @@ pub async fn start(limits: Limits) -> Stack {
 
     let mut gateway = chat_gateway::Config::from_lookup(|_| None).unwrap();
     gateway.auth_url = format!("http://{auth_addr}");
+    gateway.grpc = grpc.clone();
     gateway.message_url = format!("http://{message_addr}");
     gateway.media_url = format!("http://{media_addr}");
     gateway.limits.max_upload_bytes = limits.gateway_upload;
@@ -88,6 +99,7 @@ pub async fn start(limits: Limits) -> Stack {
     let stack = Stack {
         base: format!("http://{gateway_addr}"),
         auth_url: format!("http://{auth_addr}"),
+        grpc,
         http: reqwest::Client::new(),
         _dir: dir,
     };
@@ -104,6 +116,21 @@ pub async fn start(limits: Limits) -> Stack {
 }
 
 impl Stack {
+    /// The auth service, called as the platform (an operator's tool).
+    pub async fn auth(
+        &self,
+    ) -> chat_proto::auth::v1::auth_service_client::AuthServiceClient<tonic::transport::Channel>
+    {
+        let channel = self
+            .grpc
+            .endpoint(&self.auth_url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        chat_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

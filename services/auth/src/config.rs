@@ -36,6 +36,10 @@ pub struct Config {
     pub login_max_failures: usize,
     /// `LOGIN_FAILURE_WINDOW_SECS`: the window failed logins are counted in.
     pub login_failure_window: Duration,
+    /// `GRPC_CA_CERT`, `GRPC_SERVER_CERT`/`_KEY`, `GRPC_REQUIRE_TLS`: the
+    /// port's TLS identity and the CA whose client certificates make a
+    /// caller the platform.
+    pub grpc: chat_common::credentials::Credentials,
 }
 
 fn cpus() -> usize {
@@ -58,6 +62,7 @@ impl Default for Config {
             hash_queue: 16,
             login_max_failures: 10,
             login_failure_window: Duration::from_secs(900),
+            grpc: Default::default(),
         }
     }
 }
@@ -87,6 +92,7 @@ impl Config {
             login_max_failures: vars.positive_or("LOGIN_MAX_FAILURES", d.login_max_failures)?,
             login_failure_window: vars
                 .duration_secs_or("LOGIN_FAILURE_WINDOW_SECS", d.login_failure_window)?,
+            grpc: chat_common::credentials::Credentials::from_vars(&vars)?,
         })
     }
 

@@ -1,7 +1,13 @@
 //! The `chat.auth.v1.AuthService` implementation: request validation,
 //! password checks and throttling on top of [`Sessions`] and the [`Store`].
+//! Who may call what is decided here from the [`Caller`] the shared layer
+//! resolved (see auth.proto and docs/ARCHITECTURE.md § gRPC callers).
 
 use std::sync::Arc;
+
+use chat_common::caller::Caller;
+use chat_common::session_sync::endings;
+use chat_common::tokens::{Authority, Verifier};
 
 use chat_common::time::{millis_to_timestamp, now_millis, timestamp_to_millis};
 use chat_proto::auth::v1::auth_service_server::AuthService;
@@ -30,11 +36,15 @@ pub struct AuthServiceImpl {
     hasher: Hasher,
     throttle: LoginThrottle,
     dummy_hash: String,
+    /// The verifier the caller layer checks tokens with: endings made here
+    /// are recorded in it at once, not at its next catch-up.
+    verifier: Verifier,
 }
 
 impl AuthServiceImpl {
     pub fn new(
         sessions: Arc<Sessions>,
+        verifier: Verifier,
         hasher: Hasher,
         throttle: LoginThrottle,
         dummy_hash: String,
@@ -45,7 +55,14 @@ impl AuthServiceImpl {
             hasher,
             throttle,
             dummy_hash,
+            verifier,
         }
+    }
+
+    /// Endings made by this call refuse their tokens from now on.
+    fn ended(&self, ended: EndedSessions) -> EndedSessions {
+        self.verifier.revocations.record(&endings(ended.clone()));
+        ended
     }
 
     /// Whether `password` is `user`'s (or, for no user, costs the same).
@@ -113,21 +130,40 @@ impl AuthServiceImpl {
     }
 
     fn public_keys(&self) -> PublicKeys {
-        let issuer = &self.sessions.issuer;
-        PublicKeys {
-            keys: issuer
-                .keys()
-                .iter()
-                .map(|k| PublicKey {
-                    algorithm: ALGORITHM_NAME.into(),
-                    public_key_pem: k.public_key_pem.clone(),
-                    key_id: k.key_id.clone(),
-                    issuer: issuer.issuer().to_owned(),
-                })
-                .collect(),
-            access_token_ttl_secs: issuer.access_ttl().as_secs(),
-            audience: issuer.audience().to_owned(),
-        }
+        public_keys(&self.sessions)
+    }
+}
+
+/// The live public keys and token settings.
+fn public_keys(sessions: &Sessions) -> PublicKeys {
+    let issuer = &sessions.issuer;
+    PublicKeys {
+        keys: issuer
+            .keys()
+            .iter()
+            .map(|k| PublicKey {
+                algorithm: ALGORITHM_NAME.into(),
+                public_key_pem: k.public_key_pem.clone(),
+                key_id: k.key_id.clone(),
+                issuer: issuer.issuer().to_owned(),
+            })
+            .collect(),
+        access_token_ttl_secs: issuer.access_ttl().as_secs(),
+        audience: issuer.audience().to_owned(),
+    }
+}
+
+/// The auth service's own keys and store, for its own caller check.
+pub struct LocalAuthority(pub Arc<Sessions>);
+
+#[tonic::async_trait]
+impl Authority for LocalAuthority {
+    async fn public_keys(&self) -> Result<PublicKeys, Status> {
+        Ok(public_keys(&self.0))
+    }
+
+    async fn ended_since(&self, since_ms: i64) -> Result<EndedSessions, Status> {
+        Ok(self.0.ended_since(since_ms).await?)
     }
 }
 
@@ -153,6 +189,7 @@ impl AuthService for AuthServiceImpl {
         &self,
         request: Request<RegisterRequest>,
     ) -> Result<Response<AuthResponse>, Status> {
+        Caller::of(&request)?.platform_only("Register")?;
         let req = request.into_inner();
         validate_username(&req.username)?;
         validate_password(&req.password)?;
@@ -185,6 +222,7 @@ impl AuthService for AuthServiceImpl {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<AuthResponse>, Status> {
+        Caller::of(&request)?.platform_only("Login")?;
         Ok(Response::new(self.login(request.into_inner()).await?))
     }
 
@@ -192,6 +230,7 @@ impl AuthService for AuthServiceImpl {
         &self,
         request: Request<RefreshRequest>,
     ) -> Result<Response<TokenPair>, Status> {
+        Caller::of(&request)?.platform_only("Refresh")?;
         let token = request.into_inner().refresh_token;
         Ok(Response::new(self.sessions.refresh(&token).await?))
     }
@@ -200,19 +239,21 @@ impl AuthService for AuthServiceImpl {
         &self,
         request: Request<LogoutRequest>,
     ) -> Result<Response<EndedSessions>, Status> {
+        Caller::of(&request)?.platform_only("Logout")?;
         let req = request.into_inner();
-        Ok(Response::new(
-            self.sessions
-                .logout(&req.refresh_token, req.everywhere)
-                .await?,
-        ))
+        let ended = self
+            .sessions
+            .logout(&req.refresh_token, req.everywhere)
+            .await?;
+        Ok(Response::new(self.ended(ended)))
     }
 
     async fn list_sessions(
         &self,
         request: Request<ListSessionsRequest>,
     ) -> Result<Response<ListSessionsResponse>, Status> {
-        let user_id = request.into_inner().user_id;
+        let caller = Caller::of(&request)?;
+        let user_id = caller.user_id("user_id", &request.into_inner().user_id)?;
         required(&user_id, "user id")?;
         Ok(Response::new(ListSessionsResponse {
             sessions: self.sessions.list(&user_id).await?,
@@ -223,28 +264,42 @@ impl AuthService for AuthServiceImpl {
         &self,
         request: Request<EndSessionRequest>,
     ) -> Result<Response<EndedSessions>, Status> {
-        let req = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut req = request.into_inner();
+        req.user_id = caller.user_id("user_id", &req.user_id)?;
         required(&req.user_id, "user id")?;
         required(&req.session_id, "session id")?;
-        Ok(Response::new(
-            self.sessions.end_one(&req.user_id, &req.session_id).await?,
-        ))
+        let ended = self.sessions.end_one(&req.user_id, &req.session_id).await?;
+        Ok(Response::new(self.ended(ended)))
     }
 
     async fn change_password(
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<EndedSessions>, Status> {
-        let req = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut req = request.into_inner();
+        req.user_id = caller.user_id("user_id", &req.user_id)?;
+        // A user's session is the token's: the one that goes on.
+        if let Caller::User { sid, .. } = &caller {
+            if !req.session_id.is_empty() && req.session_id != *sid {
+                return Err(Status::permission_denied(
+                    "`session_id` must be the access token's session",
+                ));
+            }
+            req.session_id = sid.clone();
+        }
         required(&req.user_id, "user id")?;
         required(&req.session_id, "session id")?;
-        Ok(Response::new(self.change_password(req).await?))
+        let ended = self.change_password(req).await?;
+        Ok(Response::new(self.ended(ended)))
     }
 
     async fn list_ended_sessions(
         &self,
         request: Request<ListEndedSessionsRequest>,
     ) -> Result<Response<EndedSessions>, Status> {
+        Caller::of(&request)?.platform_only("ListEndedSessions")?;
         let since = request
             .into_inner()
             .since
@@ -253,6 +308,9 @@ impl AuthService for AuthServiceImpl {
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
+        // Any authenticated caller: names and avatars are what every chat
+        // user sees of every other.
+        Caller::of(&request)?;
         let user = match request.into_inner().key {
             Some(get_user_request::Key::Id(id)) => self.store.find_user_by_id(&id).await?,
             Some(get_user_request::Key::Username(name)) => {
@@ -272,7 +330,9 @@ impl AuthService for AuthServiceImpl {
         &self,
         request: Request<SetAvatarRequest>,
     ) -> Result<Response<User>, Status> {
-        let req = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut req = request.into_inner();
+        req.user_id = caller.user_id("user_id", &req.user_id)?;
         required(&req.user_id, "user id")?;
         let media = Some(req.avatar_media_id.as_str()).filter(|m| !m.is_empty());
         let user = self
@@ -285,8 +345,10 @@ impl AuthService for AuthServiceImpl {
 
     async fn get_public_key(
         &self,
-        _request: Request<GetPublicKeyRequest>,
+        request: Request<GetPublicKeyRequest>,
     ) -> Result<Response<PublicKey>, Status> {
+        // Public halves only: any authenticated caller.
+        Caller::of(&request)?;
         let current = self.public_keys().keys.into_iter().next();
         Ok(Response::new(current.ok_or_else(|| {
             Status::from(Error::Key("no signing key".into()))
@@ -295,15 +357,17 @@ impl AuthService for AuthServiceImpl {
 
     async fn get_public_keys(
         &self,
-        _request: Request<GetPublicKeysRequest>,
+        request: Request<GetPublicKeysRequest>,
     ) -> Result<Response<PublicKeys>, Status> {
+        Caller::of(&request)?;
         Ok(Response::new(self.public_keys()))
     }
 
     async fn rotate_signing_key(
         &self,
-        _request: Request<RotateSigningKeyRequest>,
+        request: Request<RotateSigningKeyRequest>,
     ) -> Result<Response<PublicKeys>, Status> {
+        Caller::of(&request)?.platform_only("RotateSigningKey")?;
         keys::rotate(self.store.as_ref(), &self.sessions.issuer).await?;
         Ok(Response::new(self.public_keys()))
     }

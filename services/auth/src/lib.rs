@@ -19,6 +19,8 @@ pub mod password;
 pub mod sessions;
 pub mod signing_key;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod throttle;
 pub mod tokens;
 pub mod validation;
@@ -77,8 +79,12 @@ pub async fn serve(
     let throttle =
         throttle::LoginThrottle::new(config.login_max_failures, config.login_failure_window);
     throttle.spawn_sweeper();
+    // The auth service checks tokens against its own key set and store:
+    // the same verifier as everywhere, with no network in between.
+    let verifier = chat_common::tokens::follow(Arc::new(grpc::LocalAuthority(sessions.clone())));
     let service = grpc::AuthServiceImpl::new(
         sessions,
+        verifier.clone(),
         password::Hasher::new(config.hash_concurrency, config.hash_queue),
         throttle,
         password::dummy_hash().await?,
@@ -93,6 +99,8 @@ pub async fn serve(
         chat_common::grpc::Options {
             probe: Some(probe),
             grace: config.shutdown_grace,
+            verifier,
+            credentials: config.grpc.clone(),
         },
         shutdown,
     )

@@ -19,6 +19,8 @@ use tonic::transport::Channel;
 
 struct Running {
     addr: SocketAddr,
+    /// The tests call as the platform (what the gateway is), over mutual TLS.
+    grpc: chat_common::credentials::Credentials,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), chat_auth::Error>>,
 }
@@ -27,7 +29,11 @@ impl Running {
     async fn start(data_dir: &Path) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let grpc = chat_common::certs::generate(&chat_common::certs::default_names())
+            .unwrap()
+            .credentials();
         let config = Config {
+            grpc: grpc.clone(),
             listen_addr: addr,
             data_dir: data_dir.to_path_buf(),
             ..Config::default()
@@ -36,17 +42,21 @@ impl Running {
         let task = tokio::spawn(chat_auth::serve(config, listener, async {
             let _ = stopped.await;
         }));
-        Running { addr, stop, task }
+        Running {
+            addr,
+            grpc,
+            stop,
+            task,
+        }
     }
 
     async fn client(&self) -> AuthServiceClient<Channel> {
-        AuthServiceClient::connect(format!("http://{}", self.addr))
-            .await
-            .unwrap()
+        AuthServiceClient::new(self.channel().await)
     }
 
     async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
+        self.grpc
+            .endpoint(&format!("http://{}", self.addr))
             .unwrap()
             .connect()
             .await

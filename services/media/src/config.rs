@@ -28,6 +28,13 @@ pub struct Config {
     pub s3: S3Config,
     /// `MAX_UPLOAD_BYTES`, default 10 MiB: no upload may exceed it.
     pub max_upload_bytes: u64,
+    /// `AUTH_URL`: the auth service, for its public keys and ended sessions.
+    pub auth_url: String,
+    /// `GRPC_CA_CERT`, `GRPC_SERVER_CERT`/`_KEY`, `GRPC_CLIENT_CERT`/`_KEY`,
+    /// `GRPC_REQUIRE_TLS`: this port's TLS identity, the CA whose client
+    /// certificates make a caller the platform, and the platform
+    /// certificate this service presents to the auth service.
+    pub grpc: chat_common::credentials::Credentials,
 }
 
 #[derive(Clone)]
@@ -84,6 +91,8 @@ impl Config {
                 force_path_style: true,
             },
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            auth_url: "http://127.0.0.1:50051".into(),
+            grpc: Default::default(),
         }
     }
 
@@ -110,6 +119,8 @@ impl Config {
                 force_path_style: vars.bool_or("S3_FORCE_PATH_STYLE", d.s3.force_path_style)?,
             },
             max_upload_bytes: vars.positive_or("MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
+            auth_url: vars.string_or("AUTH_URL", &d.auth_url),
+            grpc: chat_common::credentials::Credentials::from_vars(&vars)?,
             data_dir: d.data_dir,
         };
         let s3 = &config.s3;

@@ -39,6 +39,15 @@ pub enum Error {
     Transport(#[from] tonic::transport::Error),
 }
 
+impl From<chat_common::grpc::ServeError> for Error {
+    fn from(e: chat_common::grpc::ServeError) -> Self {
+        match e {
+            chat_common::grpc::ServeError::Tls(msg) => Error::Config(msg),
+            chat_common::grpc::ServeError::Transport(e) => Error::Transport(e),
+        }
+    }
+}
+
 /// Every bad environment variable becomes one configuration error.
 impl From<chat_common::env::InvalidVar> for Error {
     fn from(e: chat_common::env::InvalidVar) -> Self {

@@ -1,10 +1,13 @@
 //! The tonic implementation of `chat.media.v1.MediaService`: turns requests
-//! into store and bucket operations and back into messages.
+//! into store and bucket operations and back into messages. Uploads are
+//! owned, and deletes asked, by the [`Caller`]'s user; reading a file needs
+//! any authenticated caller (the gateway serves media links to everyone).
 
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use chat_common::caller::Caller;
 use chat_proto::media::v1 as pb;
 use futures::{Stream, StreamExt, TryStreamExt};
 use pb::media_service_server::MediaService;
@@ -46,9 +49,10 @@ impl MediaGrpc {
 
     async fn upload(
         &self,
+        caller: &Caller,
         mut messages: Streaming<pb::UploadRequest>,
-    ) -> Result<MediaRecord, Error> {
-        let meta = match messages
+    ) -> Result<MediaRecord, Status> {
+        let mut meta = match messages
             .message()
             .await
             .map_err(Error::Stream)?
@@ -58,9 +62,19 @@ impl MediaGrpc {
             _ => {
                 return Err(Error::InvalidArgument(
                     "The first upload message must carry the file's metadata".into(),
-                ));
+                )
+                .into());
             }
         };
+        meta.owner = caller.username("owner", &meta.owner)?;
+        Ok(self.store_upload(meta, messages).await?)
+    }
+
+    async fn store_upload(
+        &self,
+        meta: pb::UploadMetadata,
+        messages: Streaming<pb::UploadRequest>,
+    ) -> Result<MediaRecord, Error> {
         if meta.owner.trim().is_empty() {
             return Err(Error::InvalidArgument("The upload needs an owner".into()));
         }
@@ -221,7 +235,8 @@ impl MediaService for MediaGrpc {
         &self,
         request: Request<Streaming<pb::UploadRequest>>,
     ) -> Result<Response<pb::MediaInfo>, Status> {
-        let info = MediaGrpc::upload(self, request.into_inner()).await?;
+        let caller = Caller::of(&request)?;
+        let info = MediaGrpc::upload(self, &caller, request.into_inner()).await?;
         Ok(Response::new(info.into()))
     }
 
@@ -229,6 +244,7 @@ impl MediaService for MediaGrpc {
         &self,
         request: Request<pb::GetMediaRequest>,
     ) -> Result<Response<pb::MediaInfo>, Status> {
+        Caller::of(&request)?;
         let record = self.find(&request.into_inner().id).await?;
         Ok(Response::new(pb::MediaInfo::from(record)))
     }
@@ -239,6 +255,7 @@ impl MediaService for MediaGrpc {
         &self,
         request: Request<pb::DownloadRequest>,
     ) -> Result<Response<Self::DownloadStream>, Status> {
+        Caller::of(&request)?;
         let stream = MediaGrpc::download(self, &request.into_inner().id).await?;
         Ok(Response::new(stream))
     }
@@ -247,8 +264,10 @@ impl MediaService for MediaGrpc {
         &self,
         request: Request<pb::DeleteMediaRequest>,
     ) -> Result<Response<pb::DeleteMediaResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        MediaGrpc::delete(self, &req.id, &req.requester).await?;
+        let requester = caller.username("requester", &req.requester)?;
+        MediaGrpc::delete(self, &req.id, &requester).await?;
         Ok(Response::new(pb::DeleteMediaResponse {}))
     }
 }

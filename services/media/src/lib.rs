@@ -57,9 +57,13 @@ pub async fn serve(
     let service = grpc::MediaGrpc::new(store, objects, tmp_dir, config.max_upload_bytes);
     let routes = Routes::new(MediaServiceServer::new(service));
     tracing::info!(addr = %listener.local_addr()?, "media service listening");
+    let verifier = chat_common::tokens::follow_auth_service(&config.auth_url, &config.grpc)
+        .map_err(Error::Config)?;
     let options = chat_common::grpc::Options {
         probe: Some(probe),
         grace: config.shutdown_grace,
+        verifier,
+        credentials: config.grpc.clone(),
     };
     chat_common::grpc::serve(listener, &[SERVICE_NAME], routes, options, shutdown).await?;
     Ok(())

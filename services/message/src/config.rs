@@ -28,6 +28,13 @@ pub struct Config {
     pub history_default_limit: u32,
     /// `HISTORY_MAX_LIMIT`: the largest page a request may ask for.
     pub history_max_limit: u32,
+    /// `AUTH_URL`: the auth service, for its public keys and ended sessions.
+    pub auth_url: String,
+    /// `GRPC_CA_CERT`, `GRPC_SERVER_CERT`/`_KEY`, `GRPC_CLIENT_CERT`/`_KEY`,
+    /// `GRPC_REQUIRE_TLS`: this port's TLS identity, the CA whose client
+    /// certificates make a caller the platform, and the platform
+    /// certificate this service presents to the auth service.
+    pub grpc: chat_common::credentials::Credentials,
 }
 
 impl Default for Config {
@@ -41,6 +48,8 @@ impl Default for Config {
             max_message_chars: 4000,
             history_default_limit: 50,
             history_max_limit: 200,
+            auth_url: "http://127.0.0.1:50051".into(),
+            grpc: Default::default(),
         }
     }
 }
@@ -65,6 +74,8 @@ impl Config {
             history_default_limit: vars
                 .positive_or("HISTORY_DEFAULT_LIMIT", d.history_default_limit)?,
             history_max_limit: vars.positive_or("HISTORY_MAX_LIMIT", d.history_max_limit)?,
+            auth_url: vars.string_or("AUTH_URL", &d.auth_url),
+            grpc: chat_common::credentials::Credentials::from_vars(&vars)?,
         };
         config.check()?;
         Ok(config)

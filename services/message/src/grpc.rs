@@ -1,21 +1,54 @@
 //! `chat.message.v1.MessageService` over [`Messages`]: protobuf in, rules
-//! and store calls, protobuf out.
+//! and store calls, protobuf out. The acting user comes from the [`Caller`]
+//! (never from the body alone); a user calling directly reaches only the
+//! rooms they are a member of, as through the gateway.
 
+use chat_common::caller::Caller;
 use chat_common::time::millis_to_timestamp;
 use chat_proto::message::v1 as pb;
 use pb::message_service_server::MessageService;
 use tonic::{Request, Response, Status};
 
 use crate::model::{Attachment, Message, Reaction};
+use crate::rooms::Rooms;
 use crate::service::{Messages, NewPost};
 
 pub struct MessageGrpc {
     messages: Messages,
+    rooms: Rooms,
 }
 
 impl MessageGrpc {
-    pub fn new(messages: Messages) -> MessageGrpc {
-        MessageGrpc { messages }
+    pub fn new(messages: Messages, rooms: Rooms) -> MessageGrpc {
+        MessageGrpc { messages, rooms }
+    }
+
+    /// A user may touch only a room they are a member of. The platform (the
+    /// gateway) checks membership itself, with its own answers (e.g. "not
+    /// in room"), before it calls.
+    async fn member(&self, caller: &Caller, room: &str) -> Result<(), Status> {
+        if let Caller::User { username, .. } = caller
+            && self.rooms.role_of(room, username).await?.is_none()
+        {
+            return Err(Status::permission_denied(format!(
+                "You are not a member of '{room}'"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `rooms` narrowed, for a user, to those they are a member of.
+    async fn own_rooms(&self, caller: &Caller, rooms: Vec<String>) -> Result<Vec<String>, Status> {
+        if !matches!(caller, Caller::User { .. }) {
+            return Ok(rooms);
+        }
+        let mut kept = Vec::with_capacity(rooms.len());
+        for room in rooms {
+            if self.member(caller, &room).await.is_ok() {
+                kept.push(room);
+            }
+        }
+        Ok(kept)
     }
 }
 
@@ -76,7 +109,10 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::PostMessageRequest>,
     ) -> Result<Response<pb::PostMessageResponse>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.sender = caller.username("sender", &r.sender)?;
+        self.member(&caller, &r.room).await?;
         let (message, created) = self
             .messages
             .post(NewPost {
@@ -99,7 +135,9 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::GetByClientIdRequest>,
     ) -> Result<Response<pb::Message>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.sender = caller.username("sender", &r.sender)?;
         let message = self.messages.by_client_id(&r.sender, &r.client_id).await?;
         Ok(Response::new(message_to_pb(message)))
     }
@@ -108,7 +146,9 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::ListMessagesRequest>,
     ) -> Result<Response<pb::ListMessagesResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
+        self.member(&caller, &r.room).await?;
         let page = self
             .messages
             .history(&r.room, r.before.as_deref(), r.after.as_deref(), r.limit)
@@ -123,7 +163,9 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::GetMessageRequest>,
     ) -> Result<Response<pb::Message>, Status> {
+        let caller = Caller::of(&request)?;
         let message = self.messages.get(&request.into_inner().id).await?;
+        self.member(&caller, &message.room).await?;
         Ok(Response::new(message_to_pb(message)))
     }
 
@@ -131,7 +173,9 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::EditMessageRequest>,
     ) -> Result<Response<pb::Message>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.editor = caller.username("editor", &r.editor)?;
         let message = self.messages.edit(&r.id, &r.editor, &r.content).await?;
         Ok(Response::new(message_to_pb(message)))
     }
@@ -140,7 +184,9 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::DeleteMessageRequest>,
     ) -> Result<Response<pb::DeleteMessageResponse>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.requester = caller.username("requester", &r.requester)?;
         let deleted = self.messages.delete(&r.id, &r.requester).await?;
         Ok(Response::new(pb::DeleteMessageResponse {
             message: Some(message_to_pb(deleted.message)),
@@ -153,7 +199,10 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::MarkReadRequest>,
     ) -> Result<Response<pb::MarkReadResponse>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.user = caller.username("user", &r.user)?;
+        self.member(&caller, &r.room).await?;
         let read = self
             .messages
             .mark_read(&r.room, &r.user, &r.message_id)
@@ -168,7 +217,10 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::GetUnreadCountsRequest>,
     ) -> Result<Response<pb::GetUnreadCountsResponse>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.user = caller.username("user", &r.user)?;
+        r.rooms = self.own_rooms(&caller, r.rooms).await?;
         let rooms = self.messages.unread(&r.user, &r.rooms).await?;
         Ok(Response::new(pb::GetUnreadCountsResponse {
             rooms: rooms
@@ -186,7 +238,13 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::ReactRequest>,
     ) -> Result<Response<pb::ReactResponse>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.user = caller.username("user", &r.user)?;
+        if matches!(caller, Caller::User { .. }) {
+            let room = self.messages.get(&r.id).await?.room;
+            self.member(&caller, &room).await?;
+        }
         let (message, changed) = self.messages.react(&r.id, &r.user, &r.emoji, r.on).await?;
         Ok(Response::new(pb::ReactResponse {
             message: Some(message_to_pb(message)),
@@ -198,7 +256,9 @@ impl MessageService for MessageGrpc {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.rooms = self.own_rooms(&caller, r.rooms).await?;
         let (hits, has_more) = self
             .messages
             .search(&r.query, &r.rooms, r.before.as_deref(), r.limit)

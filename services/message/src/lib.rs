@@ -78,12 +78,19 @@ pub async fn serve(
         history_default_limit: config.history_default_limit,
         history_max_limit: config.history_max_limit,
     };
+    let verifier = chat_common::tokens::follow_auth_service(&config.auth_url, &config.grpc)
+        .map_err(Error::Config)?;
     let options = chat_common::grpc::Options {
         probe: Some(store_probe(store.clone())),
         grace: config.shutdown_grace,
+        verifier,
+        credentials: config.grpc.clone(),
     };
-    let rooms = rooms::grpc::RoomGrpc::new(rooms::Rooms::new(room_store, store.clone()));
-    let service = grpc::MessageGrpc::new(Messages::new(store, limits));
+    let rooms = rooms::grpc::RoomGrpc::new(rooms::Rooms::new(room_store.clone(), store.clone()));
+    let service = grpc::MessageGrpc::new(
+        Messages::new(store.clone(), limits),
+        rooms::Rooms::new(room_store, store),
+    );
     let routes =
         Routes::new(MessageServiceServer::new(service)).add_service(RoomServiceServer::new(rooms));
     if let Ok(addr) = listener.local_addr() {

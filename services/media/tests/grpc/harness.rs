@@ -26,12 +26,20 @@ const SECRET_KEY: &str = "test-secret-key";
 
 pub struct Service {
     addr: SocketAddr,
+    /// The tests call as the platform (what the gateway is), over mutual TLS.
+    grpc: chat_common::credentials::Credentials,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), chat_media::Error>>,
 }
 
 impl Service {
-    pub async fn start(config: Config) -> Service {
+    pub async fn start(mut config: Config) -> Service {
+        if config.grpc.ca.is_none() {
+            config.grpc = chat_common::certs::generate(&chat_common::certs::default_names())
+                .unwrap()
+                .credentials();
+        }
+        let grpc = config.grpc.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -40,6 +48,7 @@ impl Service {
         }));
         let service = Service {
             addr,
+            grpc,
             stop: Some(stop),
             task,
         };
@@ -54,7 +63,8 @@ impl Service {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
+        self.grpc
+            .endpoint(&format!("http://{}", self.addr))
             .unwrap()
             .connect()
             .await

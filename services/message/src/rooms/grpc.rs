@@ -1,6 +1,9 @@
 //! `chat.message.v1.RoomService` over [`Rooms`]: protobuf in, rules and
-//! store calls, protobuf out.
+//! store calls, protobuf out. The acting user (`owner`, `user` of joins and
+//! listings, `requester`, `by`) comes from the [`Caller`]; the role rules
+//! then apply to them as to anyone.
 
+use chat_common::caller::Caller;
 use chat_common::time::millis_to_timestamp;
 use chat_proto::message::v1 as pb;
 use pb::room_service_server::RoomService;
@@ -61,7 +64,9 @@ impl RoomService for RoomGrpc {
         &self,
         request: Request<pb::CreateRoomRequest>,
     ) -> Answer<pb::RoomSummary> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.owner = caller.username("owner", &r.owner)?;
         let (room, role) = self
             .rooms
             .create(&r.room, r.private, &r.topic, &r.owner)
@@ -70,7 +75,9 @@ impl RoomService for RoomGrpc {
     }
 
     async fn join_room(&self, request: Request<pb::JoinRoomRequest>) -> Answer<pb::RoomSummary> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.user = caller.username("user", &r.user)?;
         let (room, role) = self.rooms.join(&r.room, &r.user).await?;
         Ok(Response::new(summary(room, Some(role))))
     }
@@ -79,7 +86,9 @@ impl RoomService for RoomGrpc {
         &self,
         request: Request<pb::ListRoomsRequest>,
     ) -> Answer<pb::ListRoomsResponse> {
-        let entries = self.rooms.list(&request.into_inner().user).await?;
+        let caller = Caller::of(&request)?;
+        let user = caller.username("user", &request.into_inner().user)?;
+        let entries = self.rooms.list(&user).await?;
         let rooms = entries
             .into_iter()
             .map(|e| pb::RoomEntry {
@@ -96,7 +105,9 @@ impl RoomService for RoomGrpc {
         &self,
         request: Request<pb::ListMembersRequest>,
     ) -> Answer<pb::ListMembersResponse> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.requester = caller.username("requester", &r.requester)?;
         let members = self.rooms.members(&r.room, &r.requester).await?;
         let members = members
             .into_iter()
@@ -110,7 +121,9 @@ impl RoomService for RoomGrpc {
     }
 
     async fn invite(&self, request: Request<pb::InviteRequest>) -> Answer<pb::InviteResponse> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.by = caller.username("by", &r.by)?;
         let added = self.rooms.invite(&r.room, &r.user, &r.by).await?;
         Ok(Response::new(pb::InviteResponse { added }))
     }
@@ -119,19 +132,25 @@ impl RoomService for RoomGrpc {
         &self,
         request: Request<pb::RemoveMemberRequest>,
     ) -> Answer<pb::RemoveMemberResponse> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.by = caller.username("by", &r.by)?;
         let removed = self.rooms.remove(&r.room, &r.user, &r.by, r.ban).await?;
         Ok(Response::new(pb::RemoveMemberResponse { removed }))
     }
 
     async fn unban(&self, request: Request<pb::UnbanRequest>) -> Answer<pb::UnbanResponse> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.by = caller.username("by", &r.by)?;
         let unbanned = self.rooms.unban(&r.room, &r.user, &r.by).await?;
         Ok(Response::new(pb::UnbanResponse { unbanned }))
     }
 
     async fn set_role(&self, request: Request<pb::SetRoleRequest>) -> Answer<pb::RoomSummary> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.by = caller.username("by", &r.by)?;
         let room = self
             .rooms
             .set_role(&r.room, &r.user, role_name(r.role), &r.by)
@@ -141,7 +160,9 @@ impl RoomService for RoomGrpc {
     }
 
     async fn set_topic(&self, request: Request<pb::SetTopicRequest>) -> Answer<pb::RoomSummary> {
-        let r = request.into_inner();
+        let caller = Caller::of(&request)?;
+        let mut r = request.into_inner();
+        r.by = caller.username("by", &r.by)?;
         let room = self.rooms.set_topic(&r.room, &r.topic, &r.by).await?;
         let role = self.rooms.role_of(&r.room, &r.by).await?;
         Ok(Response::new(summary(room, role)))

@@ -18,7 +18,12 @@ pub struct Server {
 
 pub async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
+    // The tests call as the platform (what the gateway is), over mutual TLS.
+    let grpc = chat_common::certs::generate(&chat_common::certs::default_names())
+        .unwrap()
+        .credentials();
     let config = Config {
+        grpc: grpc.clone(),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_owned(),
         mongo_uri: None,
@@ -34,7 +39,8 @@ pub async fn start() -> Server {
     let task = tokio::spawn(chat_message::serve(config, listener, async {
         let _ = stopped.await;
     }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
+    let channel = grpc
+        .endpoint(&format!("http://{addr}"))
         .unwrap()
         .connect()
         .await

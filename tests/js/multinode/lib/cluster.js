@@ -7,7 +7,7 @@
 // A gateway object has the `url` that the helpers of ../../lib/client.js
 // expect of a server.
 
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -128,14 +128,33 @@ class Cluster {
     return p;
   }
 
+  /**
+   * The platform's gRPC credentials, made with `chat-certs` as an operator
+   * would for compose: every process gets the variables it prints.
+   */
+  makeCerts() {
+    const out = execFileSync(path.join(BIN_DIR, 'chat-certs'), [path.join(this.dir, 'certs')], { encoding: 'utf8' });
+    this.certEnv = {};
+    for (const line of out.split('\n')) {
+      const eq = line.indexOf('=');
+      if (eq > 0) this.certEnv[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+  }
+
   async start() {
+    this.makeCerts();
     this.redisPort = await freePort();
     await this.startRedis();
     for (const [bin, addrVar, urlVar] of SERVICES) {
       const port = await freePort();
       const dataDir = path.join(this.dir, bin);
       fs.mkdirSync(dataDir, { recursive: true });
-      this.serviceSpecs[bin] = { port, env: { [addrVar]: `127.0.0.1:${port}`, DATA_DIR: dataDir, ...this.serviceEnv } };
+      // chat-auth starts first; the others fetch its keys as the platform.
+      const auth = this.serviceUrls.AUTH_URL ? { AUTH_URL: this.serviceUrls.AUTH_URL } : {};
+      this.serviceSpecs[bin] = {
+        port,
+        env: { [addrVar]: `127.0.0.1:${port}`, DATA_DIR: dataDir, ...this.certEnv, ...auth, ...this.serviceEnv },
+      };
       this.services.push(await this.startService(bin));
       this.serviceUrls[urlVar] = `http://127.0.0.1:${port}`;
     }
@@ -182,6 +201,7 @@ class Cluster {
       HOST: '127.0.0.1',
       PORT: String(port),
       REDIS_URL: this.redisUrl,
+      ...this.certEnv,
       ...this.serviceUrls,
       ...this.gatewayEnv,
     };
