@@ -56,6 +56,23 @@ fn label(v: f64) -> String {
     }
 }
 
+/// An SVG document of `w` × `h` on white, with `title` centred on top (the
+/// start every chart of the bench shares).
+pub fn svg_start(w: f64, h: f64, title: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{title}</text>"#,
+        w / 2.0
+    );
+    s
+}
+
 /// A system's name, colour and `(rate, p99, p50)` points.
 type Series<'a> = (&'a str, &'a str, Vec<(f64, f64, f64)>);
 
@@ -88,17 +105,7 @@ pub fn ramp_svg(results: &[SystemResult], bound_ms: f64) -> String {
     }
     let x = Axis::new(xmin, xmax, LEFT, W - RIGHT);
     let y = Axis::new(ymin, ymax, H - BOTTOM, TOP);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="15">Send→receive latency vs load (ramp)</text>"#,
-        W / 2.0
-    );
+    let mut s = svg_start(W, H, "Send→receive latency vs load (ramp)");
     for t in x.ticks() {
         let px = x.at(t);
         let _ = writeln!(

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::chart::svg_start;
 use crate::report::SystemResult;
 
 const W: f64 = 800.0;
@@ -53,17 +54,7 @@ pub fn rss_svg(results: &[SystemResult]) -> String {
     let px = |t: f64| LEFT + t / tmax * (W - LEFT - RIGHT);
     let py = |mib: f64| H - BOTTOM - mib / ymax * (H - TOP - BOTTOM);
 
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="15">Server resident memory during the soak (MiB)</text>"#,
-        W / 2.0
-    );
+    let mut s = svg_start(W, H, "Server resident memory during the soak (MiB)");
     // The windows compared: second quarter ("settled") and last quarter.
     for (from, to, name) in [(0.25, 0.5, "settled"), (0.75, 1.0, "last quarter")] {
         let (x0, x1) = (px(tmax * from), px(tmax * to));

@@ -58,6 +58,30 @@ export function scenario() {
   };
 }
 
+/**
+ * Runs one scenario: starts `chat` (with `env`) and Chromium, calls
+ * `body({server, browser, step, watch})`, checks that no page threw, and
+ * reports and exits.
+ */
+export async function runScenario(env, body) {
+  const sc = scenario();
+  let server;
+  let browser;
+  try {
+    server = await startServer(env);
+    console.log(`chat is up at ${server.base} (data in ${server.dataDir})`);
+    browser = await launchBrowser();
+    await body({ server, browser, step: sc.step, watch: sc.watch });
+    await sc.step("no uncaught errors in the pages", async () => {
+      assert(sc.pageErrors.length === 0, sc.pageErrors.join("\n"));
+    });
+  } catch (e) {
+    sc.fail(e);
+  } finally {
+    await sc.finish(server, browser);
+  }
+}
+
 export function startServer(env = {}) {
   return startChat({ bin, webDir: path.join(webRoot, "dist"), env });
 }

@@ -4,10 +4,9 @@
 // good. Takes the private-room screenshot for docs/.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { assert, launchBrowser, register, repoRoot, scenario, startServer } from "./harness.mjs";
+import { assert, register, repoRoot, runScenario } from "./harness.mjs";
 
 const screenshotPath = process.env.SCREENSHOT_ROOMS ?? path.join(repoRoot, "docs", "screenshot-private-room.png");
-const { step, fail, watch, finish, pageErrors } = scenario();
 const suffix = Math.random().toString(36).slice(2, 7);
 const dave = { name: `dave_${suffix}`, password: "owner passphrase ok" };
 const erin = { name: `erin_${suffix}`, password: "member passphrase ok" };
@@ -15,12 +14,7 @@ const frank = { name: `frank_${suffix}`, password: "outsider passphrase" };
 const room = `plans-${suffix}`;
 const lobby = `lobby-${suffix}`;
 
-let server;
-let browser;
-try {
-  server = await startServer();
-  console.log(`chat is up at ${server.base} (data in ${server.dataDir})`);
-  browser = await launchBrowser();
+await runScenario({}, async ({ server, browser, step, watch }) => {
   const pages = {};
   for (const [who, u] of [["dave", dave], ["erin", erin], ["frank", frank]]) {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
@@ -106,12 +100,4 @@ try {
     await pe.waitForTimeout(500);
     assert((await item(pe, lobby).count()) === 0, "the room left came back after a reload");
   });
-
-  await step("no uncaught errors in the pages", async () => {
-    assert(pageErrors.length === 0, pageErrors.join("\n"));
-  });
-} catch (e) {
-  fail(e);
-} finally {
-  await finish(server, browser);
-}
+});

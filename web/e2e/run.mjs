@@ -4,26 +4,20 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { io } from "socket.io-client";
-import { assert, launchBrowser, register as registerAt, repoRoot, scenario, sleep, startServer, T } from "./harness.mjs";
+import { assert, register as registerAt, repoRoot, runScenario, sleep, T } from "./harness.mjs";
 import { avatarPng, chartPng } from "./png.mjs";
 
 const screenshotPath = process.env.SCREENSHOT ?? path.join(repoRoot, "docs", "screenshot-room.png");
 const TOKEN_TTL_SECS = 20;
-const { step, fail, watch, finish, pageErrors } = scenario();
 
 const suffix = Math.random().toString(36).slice(2, 7);
 const alice = { name: `alice_${suffix}`, password: "correct horse battery" };
 const bob = { name: `bob_${suffix}`, password: "another good passphrase" };
 const room = `e2e-${suffix}`;
 
-let server;
-let browser;
-try {
-  // Short-lived access tokens make the app refresh them (and reconnect with
-  // fresh ones) during the run.
-  server = await startServer({ ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS) });
-  console.log(`chat is up at ${server.base} (data in ${server.dataDir})`);
-  browser = await launchBrowser();
+// Short-lived access tokens make the app refresh them (and reconnect with
+// fresh ones) during the run.
+await runScenario({ ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS) }, async ({ server, browser, step, watch }) => {
 
   // Bob's WebSockets go through a switch so the test can cut his connection.
   let bobCut = false;
@@ -359,12 +353,4 @@ try {
     await pb.reload();
     await pb.getByRole("button", { name: "Log in" }).waitFor();
   });
-
-  await step("no uncaught errors in the pages", async () => {
-    assert(pageErrors.length === 0, pageErrors.join("\n"));
-  });
-} catch (e) {
-  fail(e);
-} finally {
-  await finish(server, browser);
-}
+});

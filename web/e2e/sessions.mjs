@@ -4,20 +4,14 @@
 // the signed-out screen saying why, while the browser that acted goes on.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { assert, launchBrowser, logIn, register, repoRoot, scenario, startServer } from "./harness.mjs";
+import { assert, logIn, register, repoRoot, runScenario } from "./harness.mjs";
 
 const screenshotPath = process.env.SCREENSHOT_SESSIONS ?? path.join(repoRoot, "docs", "screenshot-sessions.png");
-const { step, fail, watch, finish, pageErrors } = scenario();
 const suffix = Math.random().toString(36).slice(2, 7);
 const carol = { name: `carol_${suffix}`, password: "first passphrase here" };
 const NEW_PASSWORD = "second passphrase here";
 
-let server;
-let browser;
-try {
-  server = await startServer();
-  console.log(`chat is up at ${server.base} (data in ${server.dataDir})`);
-  browser = await launchBrowser();
+await runScenario({}, async ({ server, browser, step, watch }) => {
   const ctxA = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const ctxB = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const pa = await ctxA.newPage();
@@ -103,12 +97,4 @@ try {
     assert((await pb.getByTestId("signed-out").count()) === 0, "the phone that chose to sign out is told it was signed out");
     await signedOut(pa, "logout");
   });
-
-  await step("no uncaught errors in the pages", async () => {
-    assert(pageErrors.length === 0, pageErrors.join("\n"));
-  });
-} catch (e) {
-  fail(e);
-} finally {
-  await finish(server, browser);
-}
+});
