@@ -14,6 +14,8 @@ mod event;
 mod fanout;
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod fuzz_frames;
 mod gcra;
 mod input;
 mod limits;
