@@ -24,7 +24,7 @@ const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u64 = 100;
 
 /// The query, 1 to 200 characters once trimmed.
-pub(super) fn query<'a>(input: &Input<'a>) -> Result<&'a str, Error> {
+pub(crate) fn query<'a>(input: &Input<'a>) -> Result<&'a str, Error> {
     let q = input.str("query")?.trim();
     if q.is_empty() || q.chars().nth(MAX_QUERY_CHARS).is_some() {
         return Err(Error::InvalidInput(format!(
@@ -35,7 +35,7 @@ pub(super) fn query<'a>(input: &Input<'a>) -> Result<&'a str, Error> {
 }
 
 /// `limit`, 1 to 100, default 20.
-pub(super) fn limit(data: &Value) -> Result<u32, Error> {
+pub(crate) fn limit(data: &Value) -> Result<u32, Error> {
     let bad = || {
         Error::InvalidInput(format!(
             "'limit' must be a whole number from 1 to {MAX_LIMIT}"
