@@ -9,6 +9,8 @@ pub mod clients;
 pub mod config;
 pub mod drain;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod health;
 pub mod http;
 pub mod revocations;

@@ -2,11 +2,13 @@
 //! chunk into `MediaService.Upload`, so a file never sits whole in the
 //! gateway's memory, and enforces `MAX_UPLOAD_BYTES` while it streams.
 //!
-//! A refused upload is answered only once the rest of its body has been
-//! read and discarded (up to [`DRAIN_FACTOR`] times the limit, see
-//! `http::router`): a client still sending when the answer comes and the
-//! connection closes sees a reset (`EPIPE`), not the `413` (PROTOCOL.md §
-//! Browsers).
+//! A refused upload (too large, no token, no file field) is answered only
+//! once the rest of its body has been read and discarded, up to
+//! [`DRAIN_FACTOR`] times the limit (the route's body limit, see
+//! `http::router`). Answering earlier would let the connection close while
+//! the client is still sending: browsers and Node then report a reset
+//! (`EPIPE`) instead of the `413`. Reading to the end also keeps an HTTP/1.1
+//! keep-alive connection usable. `tests/http_upload_limits.rs` holds both.
 
 use std::time::Duration;
 

@@ -14,19 +14,21 @@ mod event;
 mod fanout;
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod fuzz_frames;
 mod gcra;
-mod input;
+pub(crate) mod input;
 mod limits;
 mod membership;
-mod mentions;
+pub(crate) mod mentions;
 mod notifications;
 mod payload;
 mod presence;
 mod reactions;
 mod room_admin;
-mod rooms;
+pub(crate) mod rooms;
 mod roster;
-mod search;
+pub(crate) mod search;
 mod send;
 mod sessions;
 #[cfg(test)]
@@ -206,7 +208,7 @@ const MAX_BUFFERED_PACKETS: usize = 1024;
 /// Binary attachments one packet may announce: the chat events carry none,
 /// and socketioxide's default (10 000) lets one packet hold the socket's
 /// parser open waiting for that many frames.
-const MAX_BINARY_ATTACHMENTS: usize = 16;
+pub(crate) const MAX_BINARY_ATTACHMENTS: usize = 16;
 
 /// The packet size cap (PROTOCOL.md § Limits): one WebSocket message
 /// (engineioxide's own default is 64 MiB) or long-polling body, and the

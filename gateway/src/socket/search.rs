@@ -24,12 +24,12 @@ const DEFAULT_LIMIT: u32 = text::SEARCH_DEFAULT_LIMIT;
 const MAX_LIMIT: u64 = text::SEARCH_MAX_LIMIT as u64;
 
 /// The query, by the shared rule (`chat_common::text`).
-fn query<'a>(input: &Input<'a>) -> Result<&'a str, Error> {
+pub(crate) fn query<'a>(input: &Input<'a>) -> Result<&'a str, Error> {
     text::search_query(input.str("query")?).map_err(|e| Error::InvalidInput(e.0))
 }
 
 /// `limit`, 1 to 100, default 20.
-fn limit(data: &Value) -> Result<u32, Error> {
+pub(crate) fn limit(data: &Value) -> Result<u32, Error> {
     let bad = || {
         Error::InvalidInput(format!(
             "'limit' must be a whole number from 1 to {MAX_LIMIT}"

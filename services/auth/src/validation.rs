@@ -76,4 +76,36 @@ mod tests {
     fn key_ignores_case() {
         assert_eq!(username_key("Alice"), username_key("aLICE"));
     }
+
+    /// Property-based fuzzing of what `Register` reads from a client
+    /// (`PROPTEST_CASES` inputs; `scripts/fuzz` runs a million).
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[A-Za-z0-9_.\\-]{0,40}",
+                "[A-Za-z0-9_.éİß -]{0,40}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn fuzz_registration(username in name(), password in any::<String>()) {
+                let ok = validate_username(&username).is_ok();
+                // The gateway's rule (chat_common::names) and this one agree.
+                prop_assert_eq!(ok, chat_common::names::is_username(&username));
+                if ok {
+                    prop_assert_eq!(username_key(&username), username.to_ascii_lowercase());
+                }
+                let n = password.chars().count();
+                prop_assert_eq!(
+                    validate_password(&password).is_ok(),
+                    (PASSWORD_MIN..=PASSWORD_MAX).contains(&n)
+                );
+            }
+        }
+    }
 }

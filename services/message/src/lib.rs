@@ -17,6 +17,8 @@ use tonic::service::Routes;
 
 pub mod config;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 mod grpc;
 pub mod model;
 pub mod rooms;

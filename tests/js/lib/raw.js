@@ -22,6 +22,19 @@ function encodeJson({ type, nsp = '/', data, id }) {
   return s;
 }
 
+/**
+ * Socket.IO packet → one binary Engine.IO message, as socket.io-msgpack-parser
+ * encodes it: a msgpack map {type, nsp, data?, id?}. Absent fields are left
+ * out, as socket.io-client does: notepack would encode `undefined` as a
+ * fixext, which the server's parser refuses (closing the connection).
+ */
+function encodeMsgpack({ type, nsp = '/', data, id }) {
+  const packet = { type, nsp };
+  if (data !== undefined) packet.data = data;
+  if (id !== undefined) packet.id = id;
+  return notepack.encode(packet);
+}
+
 /** The JSON parser's text packet → {type, nsp, id, data}; null if unreadable. */
 function decodeJson(text) {
   const m = /^(\d)(?:(\d+)-)?(\/[^,]*,)?(\d+)?(.*)$/s.exec(text);
@@ -128,7 +141,7 @@ class RawSocket {
 
   /** Sends a well-formed Socket.IO packet for the server's parser. */
   sendPacket(packet) {
-    if (PARSER === 'msgpack') this.send(notepack.encode({ nsp: '/', ...packet }));
+    if (PARSER === 'msgpack') this.send(encodeMsgpack(packet));
     else this.send(`4${encodeJson(packet)}`);
   }
 
@@ -166,6 +179,34 @@ function decodeFrame(f) {
   return decodeJson(f.slice(1));
 }
 
+/**
+ * A msgpack EVENT packet to /chat whose `data` is `dataBytes` spliced in raw,
+ * for payloads notepack cannot write (lies, nesting deeper than its stack).
+ */
+function msgpackWithData(dataBytes, id) {
+  const marker = Buffer.from('\xa8SPLICEME', 'latin1');
+  const encoded = encodeMsgpack({ type: TYPES.EVENT, nsp: '/chat', data: 'SPLICEME', id });
+  const at = encoded.indexOf(marker);
+  return Buffer.concat([encoded.subarray(0, at), dataBytes, encoded.subarray(at + marker.length)]);
+}
+
+/** Near-valid and invalid msgpack packets (the msgpack parser's garbage). */
+function msgpackGarbage() {
+  const ok = encodeMsgpack({ type: TYPES.EVENT, nsp: '/chat', data: ['presence', { room: 'general' }] });
+  return [
+    ok.subarray(0, 5), ok.subarray(0, ok.length - 1), Buffer.concat([ok, Buffer.from([0xc1])]),
+    notepack.encode({ type: 9, nsp: '/chat', data: [] }),
+    notepack.encode({ type: 2, nsp: 5, data: ['presence', {}] }),
+    notepack.encode({ type: 2, nsp: '/chat', data: 'presence' }),
+    notepack.encode({ type: 2, nsp: '/chat', data: [] }),
+    notepack.encode({ type: 2, nsp: '/chat', data: [7, {}] }),
+    notepack.encode({ type: 2, nsp: '/chat', data: ['presence', {}], id: -1 }),
+    notepack.encode({ type: 2, nsp: '/chat', data: ['presence', {}], id: 'x' }),
+    notepack.encode({ type: 3, nsp: '/chat', data: [1], id: 99 }),
+    notepack.encode({ type: 2, nsp: '/chat', data: ['presence', {}], id: undefined }),
+    notepack.encode([2, '/chat', ['presence']]), notepack.encode('42/chat,["typing"]'),
+  ];
+}
 /** One long-polling HTTP request; returns {status, text, headers}. */
 async function poll(server, { method = 'GET', sid, body, headers = {} } = {}) {
   const q = sid ? `&sid=${encodeURIComponent(sid)}` : '';
@@ -185,4 +226,6 @@ async function pollOpen(server, headers) {
   return JSON.parse(res.text.slice(1)).sid;
 }
 
-module.exports = { RawSocket, TYPES, poll, pollOpen, encodeJson, decodeJson };
+module.exports = {
+  RawSocket, TYPES, poll, pollOpen, encodeJson, decodeJson, encodeMsgpack, msgpackWithData, msgpackGarbage,
+};
