@@ -25,7 +25,7 @@ proptest! {
     fn fuzz_search_queries(query in text_input(), content in text_input()) {
         if let Ok(q) = rules::search_query(&query) {
             prop_assert_eq!(q, query.trim());
-            prop_assert!((1..=rules::SEARCH_MAX_QUERY_CHARS).contains(&q.chars().count()));
+            prop_assert!((1..=chat_common::text::SEARCH_MAX_QUERY_CHARS).contains(&q.chars().count()));
         }
         let terms = text::query_terms(&query);
         prop_assert!(terms.iter().all(|t| !t.is_empty()));
