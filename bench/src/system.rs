@@ -13,6 +13,8 @@ use crate::error::Error;
 /// Rate limit given to our server for the bench: the reference has no
 /// limiter, and the scenarios send far faster per user than a person would.
 pub const BENCH_RATE_LIMIT: &str = "1000000";
+/// A day: longer than any run of the bench.
+pub const BENCH_TOKEN_TTL_SECS: &str = "86400";
 
 /// A server process this bench started; killed on drop.
 pub struct Server {
@@ -65,6 +67,11 @@ impl Server {
         };
         cmd.args(argv.drain(..))
             .env("PORT", port.to_string())
+            // Users register once per system; their access tokens must
+            // outlive the longest scenario (the soak's 20 minutes is more
+            // than both systems' default 15-minute token), or handshakes
+            // past expiry are refused and counted as the server's errors.
+            .env("ACCESS_TOKEN_TTL_SECS", BENCH_TOKEN_TTL_SECS)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log)?)
             .stderr(std::fs::File::create(dir.path().join("server.err"))?)
