@@ -4,6 +4,10 @@
 # bench runs end to end and that no acknowledged message is missing from
 # stored history; exits non-zero otherwise. Takes well under 2 minutes.
 #
+# The soak runs 10 s per system here: long enough to check it works, far
+# too short for its memory-growth verdict (Node's heap is still warming
+# up), so that bound is lifted; the full 20-minute run applies it.
+#
 # Uses the debug `chat` binary (scripts/test runs this right after
 # `cargo build --workspace --bins`), or $CHAT_BIN.
 set -euo pipefail
@@ -38,7 +42,7 @@ set +e
   --rooms 4 --users-per-room 5 --rate 2 --duration-secs 3 \
   --ramp-start 50 --ramp-factor 2 --ramp-max 200 --ramp-step-secs 2 --ramp-p99-ms 1000 \
   --scenarios idle,storm,fanout,ramp,soak \
-  --soak-secs 10 --soak-sample-secs 1 --soak-clients 5 \
+  --soak-secs 10 --soak-sample-secs 1 --soak-clients 5 --soak-max-growth-mib 512 \
   --out-dir "$OUT" 2>&1 | grep -v '^\s*$' | tail -40
 rc=${PIPESTATUS[0]}
 set -e
