@@ -15,9 +15,13 @@ pub const DM_PREFIX: &str = "dm:";
 #[error("{0}")]
 pub struct BadName(pub String);
 
+/// Username length bounds, in characters (all ASCII, so bytes too).
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 32;
+
 /// The username rule: 3–32 characters of `A-Z a-z 0-9 _ . -`.
 pub fn is_username(s: &str) -> bool {
-    (3..=32).contains(&s.len()) && s.chars().all(is_username_char)
+    (USERNAME_MIN..=USERNAME_MAX).contains(&s.len()) && s.chars().all(is_username_char)
 }
 
 pub fn is_username_char(c: char) -> bool {

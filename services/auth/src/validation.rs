@@ -2,15 +2,13 @@
 
 use crate::error::Error;
 
-pub const USERNAME_MIN: usize = 3;
-pub const USERNAME_MAX: usize = 32;
+pub use chat_common::names::{USERNAME_MAX, USERNAME_MIN};
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
 
+/// The shared username rule (`chat_common::names`), as this service's error.
 pub fn validate_username(name: &str) -> Result<(), Error> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-    let len = name.chars().count();
-    if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) || !name.chars().all(allowed) {
+    if !chat_common::names::is_username(name) {
         return Err(Error::InvalidArgument(format!(
             "Username must be {USERNAME_MIN}-{USERNAME_MAX} characters of letters, digits, '_', '.' or '-'"
         )));
