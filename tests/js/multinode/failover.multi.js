@@ -19,7 +19,7 @@ const { startNginx } = require('./lib/nginx');
 
 const GRPC_TIMEOUT_MS = 2000;
 const cluster = clusterForFile('failover', 2, {
-  gatewayEnv: { GRPC_TIMEOUT_MS: String(GRPC_TIMEOUT_MS), RATE_MESSAGES_PER_SEC: '1000', RATE_MESSAGES_BURST: '1000' },
+  gatewayEnv: { GRPC_TIMEOUT_MS: String(GRPC_TIMEOUT_MS), RATE_MESSAGES_PER_SEC: '1000', RATE_MESSAGES_BURST: '1000', RATE_EVENTS_PER_SEC: '1000', RATE_EVENTS_BURST: '1000' },
 });
 let proxy;
 after(async () => {

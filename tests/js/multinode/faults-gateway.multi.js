@@ -11,7 +11,7 @@ const { assertAckOk } = require('../lib/shapes');
 const { clusterForFile, until } = require('./lib/cluster');
 
 const cluster = clusterForFile('faults-gateway', 2, {
-  gatewayEnv: { RATE_MESSAGES_PER_SEC: '1000', RATE_MESSAGES_BURST: '1000' },
+  gatewayEnv: { RATE_MESSAGES_PER_SEC: '1000', RATE_MESSAGES_BURST: '1000', RATE_EVENTS_PER_SEC: '1000', RATE_EVENTS_BURST: '1000' },
 });
 after(c.closeAll);
 

@@ -22,6 +22,9 @@ const cluster = clusterForFile('faults-service', 2, {
     GRPC_TIMEOUT_MS: String(GRPC_TIMEOUT_MS),
     RATE_MESSAGES_PER_SEC: '1000',
     RATE_MESSAGES_BURST: '1000',
+    // Sends as fast as acks come: not what the per-socket event budget is for.
+    RATE_EVENTS_PER_SEC: '1000',
+    RATE_EVENTS_BURST: '1000',
   },
 });
 after(c.closeAll);
