@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use chat_auth::testing::{Auth, User};
+use chat_auth::testing::{Fixture, User};
 use chat_common::caller::bearer;
-use chat_common::certs::{Set, default_names, generate};
+use chat_common::certs::{default_names, generate};
 use chat_common::credentials::Credentials;
 use chat_media::Config;
 use chat_proto::media::v1 as pb;
@@ -15,35 +15,22 @@ use pb::media_service_client::MediaServiceClient;
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
-struct World {
-    auth: Auth,
-    set: Set,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let set = generate(&default_names()).unwrap();
-    let auth = Auth::start(&dir.path().join("auth"), set.credentials()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = Config::local(dir.path().join("media"));
-    config.listen_addr = addr;
-    config.auth_url = auth.url.clone();
-    config.grpc = set.credentials();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(chat_media::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    World {
-        auth,
-        set,
-        url: format!("http://{addr}"),
-        _stop: stop,
-        _dir: dir,
-    }
+async fn start() -> Fixture {
+    let mut w = Fixture::start().await;
+    let (data_dir, auth_url, grpc) = (
+        w.dir.path().join("media"),
+        w.auth.url.clone(),
+        w.set.credentials(),
+    );
+    w.serve(|listen_addr, listener, stopped| {
+        let mut config = Config::local(data_dir);
+        config.listen_addr = listen_addr;
+        config.auth_url = auth_url;
+        config.grpc = grpc;
+        chat_media::serve(config, listener, stopped)
+    })
+    .await;
+    w
 }
 
 fn parts(owner: &str, data: &[u8]) -> Vec<pb::UploadRequest> {

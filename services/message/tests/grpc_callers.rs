@@ -5,70 +5,36 @@
 
 use std::time::{Duration, Instant};
 
-use chat_auth::testing::{Auth, User};
+use chat_auth::testing::{Fixture, User};
 use chat_common::caller::bearer;
-use chat_common::certs::{Set, default_names, generate};
+use chat_common::certs::{default_names, generate};
 use chat_common::credentials::Credentials;
 use chat_message::Config;
 use chat_proto::message::v1 as pb;
 use pb::message_service_client::MessageServiceClient;
 use pb::room_service_client::RoomServiceClient;
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
-struct World {
-    auth: Auth,
-    set: Set,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let set = generate(&default_names()).unwrap();
-    let auth = Auth::start(&dir.path().join("auth"), set.credentials()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = Config {
-        listen_addr: addr,
-        data_dir: dir.path().join("message"),
-        auth_url: auth.url.clone(),
-        grpc: set.credentials(),
-        ..Config::default()
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(chat_message::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    World {
-        auth,
-        set,
-        url: format!("http://{addr}"),
-        _stop: stop,
-        _dir: dir,
-    }
-}
-
-impl World {
-    /// Plaintext, no certificate: what `grpcurl -plaintext` is.
-    async fn plaintext(&self) -> Channel {
-        Endpoint::from_shared(self.url.clone())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
-    }
-
-    async fn platform(&self) -> Channel {
-        self.set
-            .credentials()
-            .endpoint(&self.url)
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
-    }
+async fn start() -> Fixture {
+    let mut w = Fixture::start().await;
+    let (data_dir, auth_url, grpc) = (
+        w.dir.path().join("message"),
+        w.auth.url.clone(),
+        w.set.credentials(),
+    );
+    w.serve(|listen_addr, listener, stopped| {
+        let config = Config {
+            listen_addr,
+            data_dir,
+            auth_url,
+            grpc,
+            ..Config::default()
+        };
+        chat_message::serve(config, listener, stopped)
+    })
+    .await;
+    w
 }
 
 fn post(
