@@ -15,6 +15,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::caller::CallerLayer;
+use crate::channel::GrpcChannel;
 use crate::credentials::Credentials;
 use crate::tokens::Verifier;
 
@@ -77,50 +78,96 @@ fn reflection<'b>(
         .fold(builder, |b, name| b.with_service_name(*name))
 }
 
-/// Serves `routes` plus health and reflection on `listener` until `shutdown`
-/// completes. `service_names` are the fully qualified names whose health is
-/// reported (the empty name, "whole server", is too): `SERVING` while the
-/// probe passes, `NOT_SERVING` while it fails and from the moment
-/// `shutdown` resolves. Then no new connection is accepted and the calls in
-/// flight get `options.grace` to finish before they are cut off.
-pub async fn serve(
-    listener: TcpListener,
-    service_names: &[&str],
+/// A service's gRPC routes with health and reflection added, ready to be
+/// served on a port ([`GrpcServer::serve`]) and, in the one-process
+/// `chat`, called in-process too ([`GrpcServer::in_process`]): both see the
+/// same state and the same health.
+pub struct GrpcServer {
+    names: Vec<String>,
     routes: Routes,
+    reporter: HealthReporter,
     options: Options,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
-    let tls = crate::tls::acceptor(&options.credentials).map_err(ServeError::Tls)?;
-    if tls.is_none() && options.credentials.require_tls {
-        return Err(ServeError::Tls(
-            "GRPC_REQUIRE_TLS is set but the port has no certificate (GRPC_CA_CERT, GRPC_SERVER_CERT, GRPC_SERVER_KEY)".into(),
-        ));
+    /// What must live as long as the routes serve (see [`GrpcServer::hold`]).
+    held: Vec<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl GrpcServer {
+    /// `service_names` are the fully qualified names whose health is
+    /// reported (the empty name, "whole server", is too): `SERVING` from
+    /// now, then following the probe once served.
+    pub async fn new(service_names: &[&str], routes: Routes, options: Options) -> GrpcServer {
+        let names: Vec<String> = service_names
+            .iter()
+            .map(|n| n.to_string())
+            .chain([String::new()])
+            .collect();
+        let (reporter, health) = tonic_health::server::health_reporter();
+        set_all(&reporter, &names, ServingStatus::Serving).await;
+        let reflection_v1 = reflection(service_names, "grpc.reflection.v1.ServerReflection")
+            .build_v1()
+            .expect("the compiled-in descriptor sets are valid");
+        let reflection_v1alpha =
+            reflection(service_names, "grpc.reflection.v1alpha.ServerReflection")
+                .build_v1alpha()
+                .expect("the compiled-in descriptor sets are valid");
+        let routes = routes
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        GrpcServer {
+            names,
+            routes,
+            reporter,
+            options,
+            held: Vec::new(),
+        }
     }
-    let names: Vec<String> = service_names
-        .iter()
-        .map(|n| n.to_string())
-        .chain([String::new()])
-        .collect();
-    let (reporter, health) = tonic_health::server::health_reporter();
-    set_all(&reporter, &names, ServingStatus::Serving).await;
-    let prober = options
-        .probe
-        .clone()
-        .map(|probe| tokio::spawn(follow(probe, reporter.clone(), names.clone())));
-    let reflection_v1 = reflection(service_names, "grpc.reflection.v1.ServerReflection")
-        .build_v1()
-        .expect("the compiled-in descriptor sets are valid");
-    let reflection_v1alpha = reflection(service_names, "grpc.reflection.v1alpha.ServerReflection")
-        .build_v1alpha()
-        .expect("the compiled-in descriptor sets are valid");
-    let routes = routes
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
-    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-    let stopping = {
-        let (reporter, names) = (reporter.clone(), names.clone());
-        async move {
+
+    /// Keeps `thing` (say, an in-process S3 server the routes use) alive
+    /// until serving ends.
+    pub fn hold(mut self, thing: impl std::any::Any + Send + Sync) -> GrpcServer {
+        self.held.push(Box::new(thing));
+        self
+    }
+
+    /// A client transport onto these routes within the process, as the
+    /// platform (see [`crate::channel::in_process`]).
+    pub fn in_process(&self, timeout: Option<Duration>) -> GrpcChannel {
+        crate::channel::in_process(
+            self.routes.clone(),
+            CallerLayer::new(self.options.verifier.clone()),
+            timeout,
+        )
+    }
+
+    /// Serves on `listener` until `shutdown` completes: health follows the
+    /// probe, and turns `NOT_SERVING` from the moment `shutdown` resolves.
+    /// Then no new connection is accepted and the calls in flight get
+    /// `options.grace` to finish before they are cut off.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServeError> {
+        let GrpcServer {
+            names,
+            routes,
+            reporter,
+            options,
+            held: _held,
+        } = self;
+        let tls = crate::tls::acceptor(&options.credentials).map_err(ServeError::Tls)?;
+        if tls.is_none() && options.credentials.require_tls {
+            return Err(ServeError::Tls(
+                "GRPC_REQUIRE_TLS is set but the port has no certificate (GRPC_CA_CERT, GRPC_SERVER_CERT, GRPC_SERVER_KEY)".into(),
+            ));
+        }
+        let prober = options
+            .probe
+            .clone()
+            .map(|probe| tokio::spawn(follow(probe, reporter.clone(), names.clone())));
+        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let stopping = async move {
             shutdown.await;
             if let Some(prober) = prober {
                 prober.abort();
@@ -130,25 +177,40 @@ pub async fn serve(
             set_all(&reporter, &names, ServingStatus::NotServing).await;
             tracing::info!("stopping: NOT_SERVING; finishing the calls in flight");
             let _ = signalled.send(());
+        };
+        let incoming = crate::tls::incoming(listener, tls, options.credentials.require_tls);
+        let server = Server::builder()
+            .layer(CallerLayer::new(options.verifier.clone()))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming, stopping);
+        tokio::pin!(server);
+        tokio::select! {
+            res = &mut server => return res.map_err(ServeError::Transport),
+            Ok(()) = on_signal => {}
         }
-    };
-    let incoming = crate::tls::incoming(listener, tls, options.credentials.require_tls);
-    let server = Server::builder()
-        .layer(CallerLayer::new(options.verifier.clone()))
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, stopping);
-    tokio::pin!(server);
-    tokio::select! {
-        res = &mut server => return res.map_err(ServeError::Transport),
-        Ok(()) = on_signal => {}
-    }
-    match tokio::time::timeout(options.grace, server).await {
-        Ok(res) => res.map_err(ServeError::Transport),
-        Err(_) => {
-            tracing::warn!(grace = ?options.grace, "calls still running after the grace period; cutting them off");
-            Ok(())
+        match tokio::time::timeout(options.grace, server).await {
+            Ok(res) => res.map_err(ServeError::Transport),
+            Err(_) => {
+                tracing::warn!(grace = ?options.grace, "calls still running after the grace period; cutting them off");
+                Ok(())
+            }
         }
     }
+}
+
+/// [`GrpcServer::new`] then [`GrpcServer::serve`]: what a service run on
+/// its own does.
+pub async fn serve(
+    listener: TcpListener,
+    service_names: &[&str],
+    routes: Routes,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    GrpcServer::new(service_names, routes, options)
+        .await
+        .serve(listener, shutdown)
+        .await
 }
 
 async fn set_all(reporter: &HealthReporter, names: &[String], status: ServingStatus) {

@@ -7,6 +7,7 @@
 
 pub mod caller;
 pub mod certs;
+pub mod channel;
 pub mod credentials;
 pub mod emoji;
 pub mod env;

@@ -17,8 +17,8 @@ use chat_proto::auth::v1::{
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use tonic::transport::Channel;
 
+use crate::channel::{GrpcChannel, over_network};
 use crate::revocations::Revocations;
 use crate::time::millis_to_timestamp;
 
@@ -50,7 +50,7 @@ pub trait Authority: Send + Sync + 'static {
 }
 
 #[async_trait::async_trait]
-impl Authority for AuthServiceClient<Channel> {
+impl Authority for AuthServiceClient<GrpcChannel> {
     async fn public_keys(&self) -> Result<PublicKeys, tonic::Status> {
         let mut auth = self.clone();
         Ok(auth
@@ -260,5 +260,7 @@ pub fn follow_auth_service(
         .connect_timeout(timeout)
         .timeout(timeout)
         .connect_lazy();
-    Ok(follow(Arc::new(AuthServiceClient::new(channel))))
+    Ok(follow(Arc::new(AuthServiceClient::new(over_network(
+        channel,
+    )))))
 }

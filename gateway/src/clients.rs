@@ -1,14 +1,16 @@
-//! gRPC clients for the services, over lazily connected channels with
-//! timeouts so a service that does not answer yields `UNAVAILABLE`, never a
-//! hang.
+//! gRPC clients for the services, with timeouts so a service that does not
+//! answer yields `UNAVAILABLE`, never a hang: over lazily connected network
+//! channels ([`Clients::new`]), or, in the one-process `chat`, straight into
+//! the services' routes ([`Clients::over`]).
 
 use std::time::Duration;
 
+use chat_common::channel::{GrpcChannel, over_network};
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::media::v1::media_service_client::MediaServiceClient;
 use chat_proto::message::v1::message_service_client::MessageServiceClient;
 use chat_proto::message::v1::room_service_client::RoomServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::config::Config;
@@ -18,17 +20,17 @@ use crate::health::HealthChecks;
 /// Cheap to clone: tonic channels are handles onto one connection pool.
 #[derive(Clone)]
 pub struct Clients {
-    pub auth: AuthServiceClient<Channel>,
-    pub message: MessageServiceClient<Channel>,
+    pub auth: AuthServiceClient<GrpcChannel>,
+    pub message: MessageServiceClient<GrpcChannel>,
     /// Rooms and memberships, served by the message service process.
-    pub rooms: RoomServiceClient<Channel>,
+    pub rooms: RoomServiceClient<GrpcChannel>,
     /// Unary media calls (metadata, delete), bounded by the gRPC timeout.
-    pub media: MediaServiceClient<Channel>,
+    pub media: MediaServiceClient<GrpcChannel>,
     /// Upload/download streams: bounded per chunk by the caller, not as a
     /// whole, since a large file may legitimately take long.
-    pub media_stream: MediaServiceClient<Channel>,
+    pub media_stream: MediaServiceClient<GrpcChannel>,
     /// Health clients, by service name, for `/healthz`.
-    pub health: Vec<(&'static str, HealthClient<Channel>)>,
+    pub health: Vec<(&'static str, HealthClient<GrpcChannel>)>,
     /// Further readiness checks for `/healthz` (e.g. Redis): register one
     /// with `state.clients.checks.register("redis", || async { … })`.
     pub checks: HealthChecks,
@@ -65,14 +67,43 @@ fn endpoint(
     })
 }
 
+/// The transports to each service: what [`Clients::over`] builds the
+/// clients on.
+pub struct Channels {
+    pub auth: GrpcChannel,
+    pub message: GrpcChannel,
+    pub media: GrpcChannel,
+    /// Media without the per-call timeout (see [`Clients::media_stream`]).
+    pub media_stream: GrpcChannel,
+}
+
 impl Clients {
+    /// Clients over the network, to the services at the configured URLs.
     pub fn new(config: &Config) -> Result<Self, Error> {
         let t = config.grpc_timeout;
-        let auth = endpoint(config, &config.auth_url, Some(t), t)?.connect_lazy();
-        let message = endpoint(config, &config.message_url, Some(t), t)?.connect_lazy();
-        let media = endpoint(config, &config.media_url, Some(t), t)?.connect_lazy();
-        let media_stream = endpoint(config, &config.media_url, None, t)?.connect_lazy();
-        Ok(Self {
+        let lazy = |url: &str, timeout: Option<Duration>| {
+            Ok::<_, Error>(over_network(
+                endpoint(config, url, timeout, t)?.connect_lazy(),
+            ))
+        };
+        Ok(Self::over(Channels {
+            auth: lazy(&config.auth_url, Some(t))?,
+            message: lazy(&config.message_url, Some(t))?,
+            media: lazy(&config.media_url, Some(t))?,
+            media_stream: lazy(&config.media_url, None)?,
+        }))
+    }
+
+    /// Clients on the given transports (in-process ones, in the one-process
+    /// `chat`).
+    pub fn over(channels: Channels) -> Self {
+        let Channels {
+            auth,
+            message,
+            media,
+            media_stream,
+        } = channels;
+        Self {
             auth: AuthServiceClient::new(auth.clone()),
             message: MessageServiceClient::new(message.clone()),
             rooms: RoomServiceClient::new(message.clone()),
@@ -85,6 +116,6 @@ impl Clients {
                 ("media", HealthClient::new(media)),
             ],
             checks: HealthChecks::default(),
-        })
+        }
     }
 }

@@ -34,7 +34,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let state = AppState::new(config)?;
+    let clients = clients::Clients::new(&config)?;
+    serve_with(config, clients, listener, shutdown).await
+}
+
+/// [`serve`], calling the services through `clients` (the one-process
+/// `chat` hands in-process ones).
+pub async fn serve_with(
+    config: Config,
+    clients: clients::Clients,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let state = AppState::with_clients(config, clients);
     {
         let state = state.clone();
         tokio::spawn(async move {

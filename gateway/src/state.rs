@@ -26,13 +26,18 @@ impl AppState {
     /// caller loads the public key.
     pub fn new(config: Config) -> Result<Self, Error> {
         let clients = Clients::new(&config)?;
-        Ok(Self {
+        Ok(Self::with_clients(config, clients))
+    }
+
+    /// As [`AppState::new`], on clients built elsewhere.
+    pub fn with_clients(config: Config, clients: Clients) -> Self {
+        Self {
             config: Arc::new(config),
             clients,
             verifier: Verifier::default(),
             avatars: Avatars::default(),
             drain: Arc::default(),
-        })
+        }
     }
 
     /// Base of the links handed to clients (media, avatars): `PUBLIC_URL`

@@ -1,7 +1,10 @@
 //! The whole chat system in one process: the auth, message and media
 //! services each on their own loopback gRPC port (picked by the OS unless
-//! `*_GRPC_ADDR` is set), the media service's in-process S3 server, and the
-//! gateway on `PORT` pointed at them. Every component reads its own
+//! `*_GRPC_ADDR` is set) for `grpcurl` and other callers, the media
+//! service's in-process S3 server, and the gateway on `PORT`, which calls
+//! the services' routes in-process (`chat_common::channel`): the same
+//! generated clients, messages and caller check, without a socket, TLS or
+//! HTTP/2 in between. Every component reads its own
 //! configuration from the environment as it would standalone; this crate
 //! only overrides where each listens, where the gateway finds them, and
 //! their gRPC credentials: a private CA made in memory at every start
@@ -122,27 +125,38 @@ impl System {
         let gateway_addr = local_addr(&gateway_listener)?;
         let grace = gateway.shutdown_grace;
 
+        // Each service is built once: its port serves `grpcurl` and other
+        // callers, and the gateway calls the very same routes in-process.
+        let (auth, message, media) = tokio::try_join!(
+            async { chat_auth::server(&auth).await.map_err(failed("auth")) },
+            async {
+                chat_message::server(&message)
+                    .await
+                    .map_err(failed("message"))
+            },
+            async { chat_media::server(&media).await.map_err(failed("media")) },
+        )?;
+        let t = gateway.grpc_timeout;
+        let clients = chat_gateway::clients::Clients::over(chat_gateway::clients::Channels {
+            auth: auth.in_process(Some(t)),
+            message: message.in_process(Some(t)),
+            media: media.in_process(Some(t)),
+            media_stream: media.in_process(None),
+        });
         let stop = || stop_services.clone().cancelled_owned();
-        spawn(
-            &mut tasks,
-            "auth",
-            chat_auth::serve(auth, auth_listener, stop()),
-        );
+        spawn(&mut tasks, "auth", auth.serve(auth_listener, stop()));
         spawn(
             &mut tasks,
             "message",
-            chat_message::serve(message, message_listener, stop()),
+            message.serve(message_listener, stop()),
         );
-        spawn(
-            &mut tasks,
-            "media",
-            chat_media::serve(media, media_listener, stop()),
-        );
+        spawn(&mut tasks, "media", media.serve(media_listener, stop()));
         spawn(
             &mut tasks,
             "gateway",
-            chat_gateway::serve(
+            chat_gateway::serve_with(
                 gateway,
+                clients,
                 gateway_listener,
                 stop_gateway.clone().cancelled_owned(),
             ),
@@ -236,6 +250,13 @@ fn outcome(
     joined: Result<(&'static str, Result<(), String>), tokio::task::JoinError>,
 ) -> (&'static str, Result<(), String>) {
     joined.unwrap_or_else(|e| ("a component", Err(format!("crashed: {e}"))))
+}
+
+fn failed<E: Display>(component: &'static str) -> impl Fn(E) -> Error {
+    move |e| Error::Failed {
+        component,
+        reason: e.to_string(),
+    }
 }
 
 fn config_error<E: Display>(component: &'static str) -> impl Fn(E) -> Error {

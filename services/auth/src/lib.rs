@@ -51,7 +51,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let store = store::open(&config).await?;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "auth gRPC listening");
+    }
+    server(&config).await?.serve(listener, shutdown).await?;
+    Ok(())
+}
+
+/// Opens the store and the signing keys, and builds the service's routes
+/// (with health and reflection), ready to serve.
+pub async fn server(config: &Config) -> Result<chat_common::grpc::GrpcServer, Error> {
+    let store = store::open(config).await?;
     let keys = keys::load(store.as_ref()).await?;
     if let Some(current) = keys.first() {
         tracing::info!(key_id = %current.key_id, live_keys = keys.len(), "token signing keys loaded");
@@ -89,11 +99,7 @@ pub async fn serve(
         throttle,
         password::dummy_hash().await?,
     );
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "auth gRPC listening");
-    }
-    chat_common::grpc::serve(
-        listener,
+    Ok(chat_common::grpc::GrpcServer::new(
         &[SERVICE_NAME],
         Routes::new(AuthServiceServer::new(service)),
         chat_common::grpc::Options {
@@ -102,8 +108,6 @@ pub async fn serve(
             verifier,
             credentials: config.grpc.clone(),
         },
-        shutdown,
     )
-    .await?;
-    Ok(())
+    .await)
 }

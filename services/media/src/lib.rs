@@ -37,9 +37,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let store = open_store(&config).await?;
+    tracing::info!(addr = %listener.local_addr()?, "media service listening");
+    server(&config).await?.serve(listener, shutdown).await?;
+    Ok(())
+}
+
+/// Opens the store and the bucket (starting the in-process S3 server when
+/// none is configured) and builds the service's routes (with health and
+/// reflection), ready to serve.
+pub async fn server(config: &Config) -> Result<chat_common::grpc::GrpcServer, Error> {
+    let store = open_store(config).await?;
     // Held until serving ends: dropping it stops the in-process S3 server.
-    let (endpoint, _local_s3) = s3_endpoint(&config).await?;
+    let (endpoint, local_s3) = s3_endpoint(config).await?;
     let objects = ObjectStore::new(&endpoint);
     objects.ensure_bucket().await?;
     let tmp_dir = prepare_tmp_dir(&config.data_dir).await?;
@@ -56,7 +65,6 @@ pub async fn serve(
     };
     let service = grpc::MediaGrpc::new(store, objects, tmp_dir, config.max_upload_bytes);
     let routes = Routes::new(MediaServiceServer::new(service));
-    tracing::info!(addr = %listener.local_addr()?, "media service listening");
     let verifier = chat_common::tokens::follow_auth_service(&config.auth_url, &config.grpc)
         .map_err(Error::Config)?;
     let options = chat_common::grpc::Options {
@@ -65,8 +73,11 @@ pub async fn serve(
         verifier,
         credentials: config.grpc.clone(),
     };
-    chat_common::grpc::serve(listener, &[SERVICE_NAME], routes, options, shutdown).await?;
-    Ok(())
+    Ok(
+        chat_common::grpc::GrpcServer::new(&[SERVICE_NAME], routes, options)
+            .await
+            .hold(local_s3),
+    )
 }
 
 /// MongoDB when `MONGO_URI` is set, else `DATA_DIR/media.sqlite3`.

@@ -74,7 +74,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let (store, room_store) = open_stores(&config).await?;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "message service listening");
+    }
+    server(&config).await?.serve(listener, shutdown).await?;
+    Ok(())
+}
+
+/// Opens the configured store and builds the service's routes (with health
+/// and reflection), ready to serve.
+pub async fn server(config: &Config) -> Result<chat_common::grpc::GrpcServer, Error> {
+    let (store, room_store) = open_stores(config).await?;
     let limits = Limits {
         max_message_chars: config.max_message_chars,
         history_default_limit: config.history_default_limit,
@@ -95,16 +105,8 @@ pub async fn serve(
     );
     let routes =
         Routes::new(MessageServiceServer::new(service)).add_service(RoomServiceServer::new(rooms));
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "message service listening");
-    }
-    chat_common::grpc::serve(
-        listener,
-        &[SERVICE_NAME, ROOM_SERVICE_NAME],
-        routes,
-        options,
-        shutdown,
+    Ok(
+        chat_common::grpc::GrpcServer::new(&[SERVICE_NAME, ROOM_SERVICE_NAME], routes, options)
+            .await,
     )
-    .await?;
-    Ok(())
 }
