@@ -57,7 +57,13 @@ where
         event,
         move |inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
             let handler = handler.clone();
-            async move { run(event, event.into(), inc, io, st, handler).await }
+            // Boxed: socketioxide spawns this future, and tokio moves a
+            // spawned future by value several times (into the task, then its
+            // stage when done). The handler's state machine holds the gRPC
+            // call futures, kilobytes: copying it cost more instructions
+            // than a send's own work in the gateway (callgrind, see
+            // bench/README.md). A box moves as a pointer.
+            Box::pin(run(event, event.into(), inc, io, st, handler))
         },
     );
 }

@@ -77,9 +77,10 @@ impl Messages {
             ));
         }
         let reply_to = optional(post.reply_to.as_deref()).map(str::to_string);
+        let mut replied = None;
         if let Some(target) = &reply_to {
             match self.store.get(target).await? {
-                Some(m) if m.room == post.room => {}
+                Some(m) if m.room == post.room => replied = Some(m),
                 _ => {
                     return Err(Error::NotFound(
                         "The message you reply to is not in this room".into(),
@@ -103,8 +104,17 @@ impl Messages {
             reply: None,
             reactions: Vec::new(),
         };
-        let (message, created) = self.store.insert(message).await?;
-        Ok((self.decorate_one(message).await?, created))
+        let (mut message, created) = self.store.insert(message).await?;
+        if !created {
+            // Stored before: it may have been reacted to or its reply target
+            // changed since.
+            return Ok((self.decorate_one(message).await?, false));
+        }
+        // Just stored: no one knows its id yet, so it has no reactions, and
+        // the replied-to message is the one checked above. Looking them up
+        // again cost two store reads per send.
+        message.reply = replied.as_ref().map(decorate::reply_ref);
+        Ok((message, true))
     }
 
     pub async fn by_client_id(&self, sender: &str, client_id: &str) -> Result<Message> {

@@ -32,15 +32,7 @@ impl Messages {
                 .reply_to
                 .as_ref()
                 .and_then(|id| replied.get(id))
-                .map(|r| ReplyRef {
-                    id: r.id.clone(),
-                    sender: r.sender.clone(),
-                    excerpt: if r.deleted {
-                        String::new()
-                    } else {
-                        excerpt(&r.content)
-                    },
-                });
+                .map(reply_ref);
             m.reactions = if m.deleted {
                 Vec::new()
             } else {
@@ -53,5 +45,18 @@ impl Messages {
     pub(crate) async fn decorate_one(&self, message: Message) -> Result<Message> {
         let mut list = self.decorate(vec![message]).await?;
         Ok(list.remove(0))
+    }
+}
+
+/// How a reply shows the message it replies to.
+pub(crate) fn reply_ref(r: &Message) -> ReplyRef {
+    ReplyRef {
+        id: r.id.clone(),
+        sender: r.sender.clone(),
+        excerpt: if r.deleted {
+            String::new()
+        } else {
+            excerpt(&r.content)
+        },
     }
 }
