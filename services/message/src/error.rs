@@ -32,6 +32,10 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The store cannot take the request now (stopping, or a batch that
+    /// failed to commit): nothing was stored, and a retry may succeed.
+    #[error("message store unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<chat_common::grpc::ServeError> for Error {
@@ -60,6 +64,13 @@ impl From<Error> for Status {
             Error::PermissionDenied(m) => Status::permission_denied(m),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
             Error::AlreadyExists(m) => Status::already_exists(m),
+            Error::Unavailable(_) => {
+                tracing::warn!(error = %e, "message store unavailable");
+                Status::new(
+                    Code::Unavailable,
+                    "The message store is unavailable; try again",
+                )
+            }
             Error::Mongo(ref m) if chat_common::mongo::is_transient(m) => {
                 tracing::warn!(error = %e, "message store unreachable");
                 Status::new(

@@ -1,10 +1,12 @@
 //! The embedded store: one SQLite file in WAL mode. Writes go through a
 //! single connection behind a mutex, which is what makes the insert-or-read
 //! of idempotent sends and the conditional updates atomic; pure reads use
-//! their own read-only connections (see `connections`). Every call runs
-//! on the blocking pool, and every statement is prepared once per
+//! their own read-only connections (see `connections`). Sends are stored
+//! in batches, one transaction for all that wait (`batch`); every other
+//! call runs on the blocking pool. Every statement is prepared once per
 //! connection and then reused from its statement cache.
 
+mod batch;
 mod connections;
 mod extras;
 mod migrate;
@@ -90,6 +92,7 @@ const SELECT_READ_POSITION: &str =
 
 pub struct EmbeddedStore {
     conns: Arc<Connections>,
+    inserts: batch::Inserter,
 }
 
 impl EmbeddedStore {
@@ -102,8 +105,10 @@ impl EmbeddedStore {
             Ok::<_, Error>(conns)
         })
         .await??;
+        let conns = Arc::new(conns);
         Ok(EmbeddedStore {
-            conns: Arc::new(conns),
+            inserts: batch::Inserter::start(conns.clone(), insert_one)?,
+            conns,
         })
     }
 
@@ -180,6 +185,36 @@ fn get_by_client(conn: &Connection, sender: &str, client_id: &str) -> Result<Opt
     query_one(conn, SELECT_BY_CLIENT, params![sender, client_id])
 }
 
+/// Stores a message, or reads back the one its sender already stored under
+/// the same client id (`false`). Runs inside a savepoint of a batch
+/// (`batch`): a direct message and the memberships it creates are stored
+/// together or not at all.
+fn insert_one(conn: &Connection, message: Message) -> Result<(Message, bool)> {
+    let inserted = conn.prepare_cached(INSERT)?.execute(params![
+        message.id,
+        message.room,
+        message.sender,
+        message.content,
+        message.avatar_media_id,
+        message.ts,
+        message.client_id,
+        encode_attachments(&message.attachments)?,
+        message.edited_at,
+        message.deleted,
+        message.reply_to,
+    ])?;
+    if inserted == 1 {
+        rooms::on_message_stored(conn, &message)?;
+        return Ok((message, true));
+    }
+    // Read back on the writer: the row that won is committed and no other
+    // write can run in between.
+    let client_id = message.client_id.as_deref().unwrap_or_default();
+    get_by_client(conn, &message.sender, client_id)?
+        .map(|existing| (existing, false))
+        .ok_or_else(|| Error::Corrupt("a conflicting send vanished".into()))
+}
+
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn ping(&self) -> Result<()> {
@@ -195,36 +230,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn insert(&self, message: Message) -> Result<(Message, bool)> {
-        self.write(move |conn| {
-            // One transaction: a direct message and the memberships it
-            // creates are stored together or not at all.
-            let tx = conn.transaction()?;
-            let inserted = tx.prepare_cached(INSERT)?.execute(params![
-                message.id,
-                message.room,
-                message.sender,
-                message.content,
-                message.avatar_media_id,
-                message.ts,
-                message.client_id,
-                encode_attachments(&message.attachments)?,
-                message.edited_at,
-                message.deleted,
-                message.reply_to,
-            ])?;
-            if inserted == 1 {
-                rooms::on_message_stored(&tx, &message)?;
-                tx.commit()?;
-                return Ok((message, true));
-            }
-            // Read back on the writer: the row that won is committed and no
-            // other write can run in between.
-            let client_id = message.client_id.as_deref().unwrap_or_default();
-            get_by_client(&tx, &message.sender, client_id)?
-                .map(|existing| (existing, false))
-                .ok_or_else(|| Error::Corrupt("a conflicting send vanished".into()))
-        })
-        .await
+        self.inserts.insert(message).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Message>> {

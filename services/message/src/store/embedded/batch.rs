@@ -1,0 +1,198 @@
+//! Group commit for sends: one thread takes every insert waiting for the
+//! writer and stores them in one transaction, each inside a savepoint of
+//! its own, then answers each caller only after that transaction commits.
+//!
+//! Why: every commit makes FTS5 flush its pending terms into a new index
+//! segment, which later merges must fold back in. Committed one by one,
+//! that flush and merge were 40 % of a send's instructions (callgrind, see
+//! bench/README.md); under load, a batch pays it once for many sends. A
+//! lone send waits for no one: the thread takes what is queued the moment
+//! it is free, one message or many.
+//!
+//! Safety rules:
+//! - An insert is acknowledged only after the commit that holds it (a
+//!   caller never hears "stored" for a row a crash could lose).
+//! - One insert's failure rolls back its own savepoint only; the others of
+//!   the batch commit. A failed commit fails every insert of the batch, and
+//!   none of them is stored.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::connections::Connections;
+use crate::error::{Error, Result};
+use crate::model::Message;
+
+/// The most inserts one transaction holds: bounds how long a batch keeps
+/// the writer from the other writes (edits, reactions, read positions).
+const MAX_BATCH: usize = 128;
+
+type Reply = oneshot::Sender<Result<(Message, bool)>>;
+
+/// The queue into the batching thread; the thread ends when this is
+/// dropped, after the inserts already queued.
+pub(super) struct Inserter {
+    queue: mpsc::Sender<(Message, Reply)>,
+}
+
+impl Inserter {
+    /// Starts the thread. `insert` stores one message on the connection it
+    /// is given (a savepoint) and says whether it was new.
+    pub(super) fn start(
+        conns: Arc<Connections>,
+        insert: fn(&Connection, Message) -> Result<(Message, bool)>,
+    ) -> Result<Inserter> {
+        let (queue, queued) = mpsc::channel::<(Message, Reply)>();
+        std::thread::Builder::new()
+            .name("sqlite-inserts".into())
+            .spawn(move || {
+                while let Ok(first) = queued.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match queued.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    store(&conns, insert, batch);
+                }
+            })?;
+        Ok(Inserter { queue })
+    }
+
+    /// Stores `message` with the next batch; resolves once it is committed.
+    pub(super) async fn insert(&self, message: Message) -> Result<(Message, bool)> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send((message, reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> Error {
+    Error::Unavailable("the message store is shutting down".into())
+}
+
+/// One transaction for the whole batch, a savepoint for each insert.
+fn store(
+    conns: &Connections,
+    insert: fn(&Connection, Message) -> Result<(Message, bool)>,
+    batch: Vec<(Message, Reply)>,
+) {
+    let mut replies = Vec::with_capacity(batch.len());
+    let committed = conns.write(|conn| {
+        let mut tx = conn.transaction()?;
+        for (message, reply) in batch {
+            let outcome = tx.savepoint().map_err(Error::from).and_then(|sp| {
+                let outcome = insert(&sp, message)?;
+                sp.commit()?;
+                Ok(outcome)
+            });
+            replies.push((reply, outcome));
+        }
+        tx.commit()?;
+        Ok(())
+    });
+    for (reply, outcome) in replies {
+        let answer = match &committed {
+            Ok(()) => outcome,
+            Err(e) => Err(Error::Unavailable(format!(
+                "the message was not stored: {e}"
+            ))),
+        };
+        // The caller may have given up (its deadline passed); the message
+        // is stored all the same, and a resend finds it.
+        let _ = reply.send(answer);
+    }
+    if let Err(e) = committed {
+        tracing::error!(error = %e, "a batch of sends failed to commit");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str) -> Message {
+        Message {
+            id: id.into(),
+            room: "general".into(),
+            sender: "ann".into(),
+            content: id.into(),
+            avatar_media_id: None,
+            ts: 1,
+            client_id: None,
+            attachments: Vec::new(),
+            edited_at: None,
+            deleted: false,
+            reply_to: None,
+            reply: None,
+            reactions: Vec::new(),
+        }
+    }
+
+    /// Writes its row, then fails for `boom`: only a rollback of its own
+    /// savepoint can take that row back out.
+    fn insert_or_fail(conn: &Connection, m: Message) -> Result<(Message, bool)> {
+        conn.execute("INSERT INTO t (id) VALUES (?1)", [&m.id])?;
+        if m.id == "boom" {
+            return Err(Error::InvalidArgument("boom".into()));
+        }
+        Ok((m, true))
+    }
+
+    fn stored(conns: &Connections) -> Vec<String> {
+        conns
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT id FROM t ORDER BY id")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_insert_rolls_back_alone_and_the_rest_of_its_batch_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let conns = Arc::new(
+            Connections::open(
+                &dir.path().join("b.sqlite3"),
+                "CREATE TABLE t (id TEXT PRIMARY KEY);",
+            )
+            .unwrap(),
+        );
+        let inserter = Inserter::start(conns.clone(), insert_or_fail).unwrap();
+        let mut ids: Vec<String> = (0..300).map(|i| format!("m{i:03}")).collect();
+        ids.insert(150, "boom".into());
+        let outcomes =
+            futures::future::join_all(ids.iter().map(|id| inserter.insert(message(id)))).await;
+        for (id, outcome) in ids.iter().zip(&outcomes) {
+            match outcome {
+                Ok((m, true)) => assert_eq!(&m.id, id),
+                Err(Error::InvalidArgument(_)) => assert_eq!(id, "boom"),
+                other => panic!("{id}: {other:?}"),
+            }
+        }
+        let expected: Vec<String> = ids.into_iter().filter(|id| id != "boom").collect();
+        assert_eq!(stored(&conns), expected);
+    }
+
+    #[tokio::test]
+    async fn an_acknowledged_insert_is_committed_and_visible_to_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let conns = Arc::new(
+            Connections::open(
+                &dir.path().join("b.sqlite3"),
+                "CREATE TABLE t (id TEXT PRIMARY KEY);",
+            )
+            .unwrap(),
+        );
+        let inserter = Inserter::start(conns.clone(), insert_or_fail).unwrap();
+        for id in ["a", "b", "c"] {
+            inserter.insert(message(id)).await.unwrap();
+            assert!(stored(&conns).contains(&id.to_string()));
+        }
+    }
+}
