@@ -3,7 +3,7 @@ use chat_gateway::{Config, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_common::telemetry::init();
-    chat_common::memory::return_large_blocks_to_the_system();
+    chat_common::memory::configure_allocator();
     let config = Config::from_env()?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
     chat_gateway::serve(config, listener, chat_common::shutdown_signal()).await
