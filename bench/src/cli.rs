@@ -21,10 +21,14 @@ pub enum Scenario {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum SystemKind {
     /// Our `chat` binary (persistence on: SQLite in a temp DATA_DIR).
     Ours,
+    /// Our split layout, as compose runs it: chat-auth, chat-message,
+    /// chat-media and one chat-gateway as separate processes talking gRPC
+    /// (mutual TLS) over loopback; figures are the sum over the four.
+    OursDistributed,
     /// The tutorial's Node.js stack in bench/reference (messages in memory).
     Reference,
 }
@@ -33,6 +37,7 @@ impl SystemKind {
     pub fn name(self) -> &'static str {
         match self {
             SystemKind::Ours => "ours",
+            SystemKind::OursDistributed => "ours-distributed",
             SystemKind::Reference => "reference",
         }
     }
@@ -69,6 +74,11 @@ pub struct Args {
     /// both systems.
     #[arg(long)]
     pub pin_server: Option<String>,
+    /// Run our processes under valgrind's callgrind and count the
+    /// instructions of the fan-out window (a figure that repeats from run to
+    /// run; see `callgrind.rs`). Use a small load: valgrind is ~50× slower.
+    #[arg(long)]
+    pub callgrind: bool,
     /// Pin this generator to these CPUs (taskset list, e.g. "1").
     #[arg(long)]
     pub pin_bench: Option<String>,

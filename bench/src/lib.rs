@@ -3,6 +3,7 @@
 //! idle / storm / fan-out / ramp scenarios over a lean Socket.IO client
 //! ([`sio`]), then prints ours ÷ reference and writes JSON and an SVG chart.
 
+pub mod callgrind;
 pub mod chart;
 pub mod cli;
 pub mod dial;

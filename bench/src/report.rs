@@ -1,5 +1,6 @@
-//! The end-of-run table (each figure with ours ÷ reference and its target)
-//! and the JSON file.
+//! The end-of-run table (each figure for `ours`, `ours-distributed` and the
+//! reference, the ratios to the reference, and the targets, which apply to
+//! `ours`) and the JSON file.
 
 use std::fmt::Write;
 
@@ -81,9 +82,13 @@ impl Target {
 pub struct Row {
     pub metric: String,
     pub ours: Option<f64>,
+    /// The split layout (`ours-distributed`), when it ran.
+    pub distributed: Option<f64>,
     pub reference: Option<f64>,
     /// ours ÷ reference.
     pub ratio: Option<f64>,
+    /// distributed ÷ reference.
+    pub distributed_ratio: Option<f64>,
     pub target: Option<Target>,
     pub met: Option<bool>,
 }
@@ -194,6 +199,22 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
             None,
         ),
         (
+            "fan-out: server instructions per send (k)".into(),
+            Box::new(|r: &SystemResult| {
+                let f = r.fanout.as_ref().filter(|f| f.acked > 0)?;
+                Some(f.server_instructions? as f64 / f.acked as f64 / 1000.0)
+            }),
+            None,
+        ),
+        (
+            "fan-out: server instructions per delivery (k)".into(),
+            Box::new(|r: &SystemResult| {
+                let f = r.fanout.as_ref().filter(|f| f.delivered > 0)?;
+                Some(f.server_instructions? as f64 / f.delivered as f64 / 1000.0)
+            }),
+            None,
+        ),
+        (
             "fan-out: history missing".into(),
             Box::new(move |r: &SystemResult| r.fanout.as_ref().map(|f| n(f.history.missing))),
             Some(Target::OursZero),
@@ -278,19 +299,26 @@ fn ramp_best_step(r: &SystemResult) -> Option<&crate::scenario::rooms::Step> {
 
 pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
     let of = |kind| results.iter().find(|r| r.system == kind);
-    let (ours, reference) = (of(SystemKind::Ours), of(SystemKind::Reference));
+    let (ours, distributed, reference) = (
+        of(SystemKind::Ours),
+        of(SystemKind::OursDistributed),
+        of(SystemKind::Reference),
+    );
     let mut rows = Vec::new();
     let mut missed_targets = 0;
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b != 0.0 => Some(a / b),
+        _ => None,
+    };
     for (metric, get, target) in metrics(args) {
         let o = ours.and_then(&get);
+        let d = distributed.and_then(&get);
         let r = reference.and_then(&get);
-        if o.is_none() && r.is_none() {
+        if o.is_none() && d.is_none() && r.is_none() {
             continue;
         }
-        let ratio = match (o, r) {
-            (Some(o), Some(r)) if r != 0.0 => Some(o / r),
-            _ => None,
-        };
+        let distributed_ratio = ratio(d, r);
+        let ratio = ratio(o, r);
         let met = target.and_then(|t| t.met(o, ratio));
         if met == Some(false) {
             missed_targets += 1;
@@ -298,8 +326,10 @@ pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
         rows.push(Row {
             metric,
             ours: o,
+            distributed: d,
             reference: r,
             ratio,
+            distributed_ratio,
             target,
             met,
         });
@@ -382,12 +412,15 @@ pub fn table(summary: &Summary) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "\n{:<44} {:>11} {:>11} {:>9}  {:<16} met",
-        "metric", "ours", "reference", "ours/ref", "target"
+        "\n{:<44} {:>11} {:>11} {:>11} {:>9} {:>9}  {:<16} met",
+        "metric", "ours", "distributed", "reference", "ours/ref", "dist/ref", "target"
     );
-    let _ = writeln!(t, "{}", "-".repeat(100));
+    let _ = writeln!(t, "{}", "-".repeat(122));
     for row in &summary.rows {
         let ratio = row.ratio.map_or_else(|| "-".into(), |r| format!("{r:.2}"));
+        let distributed_ratio = row
+            .distributed_ratio
+            .map_or_else(|| "-".into(), |r| format!("{r:.2}"));
         let target = row.target.map_or_else(String::new, Target::describe);
         let met = match row.met {
             Some(true) => "yes",
@@ -396,11 +429,13 @@ pub fn table(summary: &Summary) -> String {
         };
         let _ = writeln!(
             t,
-            "{:<44} {:>11} {:>11} {:>9}  {:<16} {met}",
+            "{:<44} {:>11} {:>11} {:>11} {:>9} {:>9}  {:<16} {met}",
             row.metric,
             cell(row.ours),
+            cell(row.distributed),
             cell(row.reference),
             ratio,
+            distributed_ratio,
             target
         );
     }

@@ -82,7 +82,6 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
     let tokens = users::register(server.addr, count).await?;
     let dialer = Dialer::new(server.addr, args.source_ips, tokens)?;
     let mut result = SystemResult::new(server.kind);
-    let cpu = || server.cpu_secs().unwrap_or(0.0);
     for scenario in &args.scenarios {
         match scenario {
             Scenario::Idle => {
@@ -114,12 +113,18 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
             Scenario::Fanout => {
                 let total = args.rate * (args.rooms * args.users_per_room) as f64;
                 let plan = plan(args, "fanout", vec![total], args.duration_secs, None);
-                let r = rooms::run(&dialer, &plan, cpu).await?;
+                let r = rooms::run(&dialer, &plan, server).await?;
                 if let Some(s) = r.steps.first() {
                     eprintln!(
                         "  fan-out: {:.0} delivered/s, p99 {:.1} ms, {} missing",
                         s.delivered_per_sec, s.latency.p99_ms, r.history.missing
                     );
+                    if let Some(ir) = r.server_instructions {
+                        eprintln!(
+                            "  fan-out: {ir} instructions for {} sends and {} deliveries",
+                            r.sent, r.delivered
+                        );
+                    }
                 }
                 result.fanout = Some(r);
             }
@@ -131,7 +136,7 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                     args.ramp_step_secs,
                     Some((args.ramp_p99_ms, args.ramp_stop_p99_ms)),
                 );
-                let r = rooms::run(&dialer, &plan, cpu).await?;
+                let r = rooms::run(&dialer, &plan, server).await?;
                 let best = r
                     .steps
                     .iter()

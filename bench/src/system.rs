@@ -16,14 +16,24 @@ pub const BENCH_RATE_LIMIT: &str = "1000000";
 /// A day: longer than any run of the bench.
 pub const BENCH_TOKEN_TTL_SECS: &str = "86400";
 
-/// A server process this bench started; killed on drop.
+/// The system under test: its processes (one, or the four of the split
+/// layout), killed on drop.
 pub struct Server {
     pub kind: SystemKind,
+    /// Where clients connect (the gateway).
     pub addr: SocketAddr,
-    pub pid: u32,
+    /// The gateway's log (the one process's, for `ours` and `reference`).
     pub log: PathBuf,
-    child: Child,
+    procs: Vec<Proc>,
+    /// Where callgrind dumps go, when our processes run under it.
+    callgrind: Option<PathBuf>,
     _dir: tempfile::TempDir,
+}
+
+struct Proc {
+    name: &'static str,
+    pid: u32,
+    child: Child,
 }
 
 /// Our binary: the one given, else release, else debug.
@@ -44,84 +54,134 @@ pub fn chat_binary(args: &Args) -> Result<PathBuf, Error> {
         })
 }
 
+/// A binary of the split layout (`chat-auth`, …), beside `chat`.
+fn sibling(args: &Args, name: &str) -> Result<PathBuf, Error> {
+    let chat = chat_binary(args)?;
+    let bin = chat.with_file_name(name);
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(Error::Usage(format!(
+            "{} is missing: ours-distributed runs the binaries beside {}",
+            bin.display(),
+            chat.display()
+        )))
+    }
+}
+
+/// What our processes listen on (`HOST`).
+pub const OUR_HOST: &str = "127.0.0.1";
+
+/// The split layout as compose runs it, on loopback: each service its own
+/// process, port and data directory, the platform's certificates made by
+/// `chat-certs`, the gateway pointed at them (no Redis: one gateway).
+const SERVICES: [(&str, &str, &str); 3] = [
+    ("chat-auth", "AUTH_GRPC_ADDR", "AUTH_URL"),
+    ("chat-message", "MESSAGE_GRPC_ADDR", "MESSAGE_URL"),
+    ("chat-media", "MEDIA_GRPC_ADDR", "MEDIA_URL"),
+];
+
 impl Server {
     pub async fn start(kind: SystemKind, args: &Args) -> Result<Server, Error> {
         let dir = tempfile::Builder::new().prefix("chat-bench-").tempdir()?;
         let port = free_port()?;
         let log = dir.path().join("server.log");
-        let (program, mut argv, cwd) = match kind {
-            SystemKind::Ours => (chat_binary(args)?, vec![], None),
-            SystemKind::Reference => (
-                PathBuf::from("node"),
-                vec![args.reference_dir.join("server.js").into_os_string()],
-                Some(args.reference_dir.clone()),
-            ),
+        let mut server = Server {
+            kind,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            log: log.clone(),
+            procs: Vec::new(),
+            callgrind: None,
+            _dir: dir,
         };
-        let mut cmd = match &args.pin_server {
-            Some(cpus) => {
-                let mut c = Command::new("taskset");
-                c.arg("-c").arg(cpus).arg(&program);
-                c
+        let dir = server._dir.path().to_owned();
+        if args.callgrind && kind != SystemKind::Reference {
+            // Kept in the output directory for `callgrind_annotate`.
+            let dumps = args.out_dir.join(format!("callgrind-{}", kind.name()));
+            std::fs::create_dir_all(&dumps)?;
+            server.callgrind = Some(std::path::absolute(dumps)?);
+        }
+        let callgrind = server.callgrind.clone();
+        let command = |program: &Path| command(args, program, callgrind.as_deref());
+        match kind {
+            SystemKind::Ours => {
+                let mut cmd = command(&chat_binary(args)?);
+                ours_env(&mut cmd, &dir.join("data"));
+                server.spawn("chat", cmd, &log, port)?;
             }
-            None => Command::new(&program),
-        };
-        cmd.args(argv.drain(..))
-            .env("PORT", port.to_string())
+            SystemKind::OursDistributed => {
+                let certs = platform_certs(args, &dir.join("certs"))?;
+                let mut urls: Vec<(&str, String)> = Vec::new();
+                for (bin, addr_var, url_var) in SERVICES {
+                    let service_port = free_port()?;
+                    let mut cmd = command(&sibling(args, bin)?);
+                    ours_env(&mut cmd, &dir.join(bin));
+                    cmd.env(addr_var, format!("127.0.0.1:{service_port}"))
+                        .envs(certs.iter().map(|(k, v)| (k, v)))
+                        .envs(urls.iter().map(|(k, v)| (k, v)));
+                    server.spawn(bin, cmd, &dir.join(format!("{bin}.log")), port)?;
+                    wait_listening(service_port, bin, server.start_wait()).await?;
+                    urls.push((url_var, format!("http://127.0.0.1:{service_port}")));
+                }
+                let mut cmd = command(&sibling(args, "chat-gateway")?);
+                ours_env(&mut cmd, &dir.join("gateway"));
+                cmd.envs(certs.iter().map(|(k, v)| (k, v)))
+                    .envs(urls.iter().map(|(k, v)| (k, v)));
+                server.spawn("chat-gateway", cmd, &log, port)?;
+            }
+            SystemKind::Reference => {
+                let mut cmd = command(Path::new("node"));
+                cmd.arg(args.reference_dir.join("server.js"))
+                    .current_dir(&args.reference_dir);
+                server.spawn("node", cmd, &log, port)?;
+            }
+        }
+        server.wait_healthy().await?;
+        Ok(server)
+    }
+
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        mut cmd: Command,
+        log: &Path,
+        port: u16,
+    ) -> Result<(), Error> {
+        let err = log.with_extension("err");
+        cmd.env("PORT", port.to_string())
             // Users register once per system; their access tokens must
             // outlive the longest scenario (the soak's 20 minutes is more
             // than both systems' default 15-minute token), or handshakes
             // past expiry are refused and counted as the server's errors.
             .env("ACCESS_TOKEN_TTL_SECS", BENCH_TOKEN_TTL_SECS)
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log)?)
-            .stderr(std::fs::File::create(dir.path().join("server.err"))?)
+            .stdout(std::fs::File::create(log)?)
+            .stderr(std::fs::File::create(err)?)
             .kill_on_drop(true);
-        if let Some(cwd) = cwd {
-            cmd.current_dir(cwd);
-        }
-        if kind == SystemKind::Ours {
-            let data = dir.path().join("data");
-            cmd.env("HOST", "127.0.0.1")
-                .env("DATA_DIR", &data)
-                .env("RATE_MESSAGES_PER_SEC", BENCH_RATE_LIMIT)
-                .env("RATE_MESSAGES_BURST", BENCH_RATE_LIMIT)
-                .env(
-                    "RUST_LOG",
-                    std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-                )
-                .env_remove("WEB_DIR")
-                .env_remove("REDIS_URL")
-                .env_remove("MONGO_URI");
-        }
         let child = cmd
             .spawn()
-            .map_err(|e| Error::Server(format!("cannot start {}: {e}", program.display())))?;
+            .map_err(|e| Error::Server(format!("cannot start {name}: {e}")))?;
         let pid = child
             .id()
-            .ok_or_else(|| Error::Server(format!("{} exited at once", program.display())))?;
-        let mut server = Server {
-            kind,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            pid,
-            log,
-            child,
-            _dir: dir,
-        };
-        server.wait_healthy().await?;
-        Ok(server)
+            .ok_or_else(|| Error::Server(format!("{name} exited at once")))?;
+        self.procs.push(Proc { name, pid, child });
+        Ok(())
     }
 
     async fn wait_healthy(&mut self) -> Result<(), Error> {
         let client = reqwest::Client::new();
         let url = format!("http://{}/healthz", self.addr);
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let wait = self.start_wait().as_secs();
+        let deadline = Instant::now() + Duration::from_secs(wait);
         while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                return Err(Error::Server(format!(
-                    "{} exited ({status}) before answering /healthz; see {}",
-                    self.kind.name(),
-                    self._dir.path().display()
-                )));
+            for proc in &mut self.procs {
+                if let Some(status) = proc.child.try_wait()? {
+                    return Err(Error::Server(format!(
+                        "{} exited ({status}) before answering /healthz; see {}",
+                        proc.name,
+                        self._dir.path().display()
+                    )));
+                }
             }
             if let Ok(resp) = client.get(&url).send().await
                 && resp.status().is_success()
@@ -131,38 +191,158 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Err(Error::Server(format!(
-            "{} did not become healthy in 60 s",
+            "{} did not become healthy in {wait} s",
             self.kind.name()
         )))
     }
 
-    /// Resident memory of the server process, in KiB.
+    /// Resident memory of the system (the sum over its processes), in KiB.
     pub fn rss_kib(&self) -> Result<u64, Error> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
-        parse_vm_rss(&status).ok_or_else(|| Error::Server("no VmRSS in /proc status".into()))
+        self.procs.iter().try_fold(0, |sum, p| {
+            let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid))?;
+            parse_vm_rss(&status)
+                .map(|kib| sum + kib)
+                .ok_or_else(|| Error::Server("no VmRSS in /proc status".into()))
+        })
     }
 
-    /// CPU time (user + system) the server has used so far, in seconds.
+    /// CPU time (user + system) the system's processes have used so far, in
+    /// seconds.
     pub fn cpu_secs(&self) -> Result<f64, Error> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
-        parse_cpu_ticks(&stat)
-            .map(|ticks| ticks as f64 / 100.0)
-            .ok_or_else(|| Error::Server("unreadable /proc stat".into()))
+        self.procs.iter().try_fold(0.0, |sum, p| {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", p.pid))?;
+            parse_cpu_ticks(&stat)
+                .map(|ticks| sum + ticks as f64 / 100.0)
+                .ok_or_else(|| Error::Server("unreadable /proc stat".into()))
+        })
+    }
+
+    /// Under `--callgrind`: starts counting instructions in every process.
+    pub fn start_counting(&self) -> Result<(), Error> {
+        match &self.callgrind {
+            Some(_) => crate::callgrind::start(&self.pids()),
+            None => Ok(()),
+        }
+    }
+
+    /// Under `--callgrind`: the instructions every process executed since
+    /// [`Server::start_counting`]; `None` otherwise.
+    pub fn stop_counting(&self) -> Result<Option<u64>, Error> {
+        match &self.callgrind {
+            Some(dir) => crate::callgrind::stop(&self.pids(), dir).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// How long a process may take to start: valgrind is tens of times
+    /// slower.
+    fn start_wait(&self) -> Duration {
+        Duration::from_secs(if self.callgrind.is_some() { 600 } else { 60 })
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.procs.iter().map(|p| p.pid).collect()
     }
 
     /// SIGTERM (so a profiler wrapping the server can write its report),
-    /// then SIGKILL after a grace period.
+    /// then SIGKILL after a grace period; the gateway before the services.
     pub async fn stop(mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status();
-        if tokio::time::timeout(Duration::from_secs(15), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.start_kill();
-            let _ = self.child.wait().await;
+        while let Some(mut proc) = self.procs.pop() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &proc.pid.to_string()])
+                .status();
+            if tokio::time::timeout(Duration::from_secs(15), proc.child.wait())
+                .await
+                .is_err()
+            {
+                let _ = proc.child.start_kill();
+                let _ = proc.child.wait().await;
+            }
         }
+    }
+}
+
+/// `program`, under callgrind when `callgrind` names its dump directory,
+/// pinned to `--pin-server` CPUs when given.
+fn command(args: &Args, program: &Path, callgrind: Option<&Path>) -> Command {
+    let mut c = match callgrind {
+        Some(dir) => crate::callgrind::wrap(program, dir),
+        None => Command::new(program),
+    };
+    if let Some(cpus) = &args.pin_server {
+        let inner = c.as_std();
+        let mut pinned = Command::new("taskset");
+        pinned
+            .arg("-c")
+            .arg(cpus)
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        c = pinned;
+    }
+    c
+}
+
+/// What every process of ours gets: its data directory, no rate limit that
+/// the reference lacks, quiet logs, nothing from the caller's environment
+/// that would change the layout.
+fn ours_env(cmd: &mut Command, data_dir: &Path) {
+    cmd.env("HOST", OUR_HOST)
+        .env("DATA_DIR", data_dir)
+        .env("RATE_MESSAGES_PER_SEC", BENCH_RATE_LIMIT)
+        .env("RATE_MESSAGES_BURST", BENCH_RATE_LIMIT)
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .env_remove("WEB_DIR")
+        .env_remove("REDIS_URL")
+        .env_remove("MONGO_URI");
+}
+
+/// Runs `chat-certs` into `dir` and returns the variables it prints.
+fn platform_certs(args: &Args, dir: &Path) -> Result<Vec<(String, String)>, Error> {
+    let out = std::process::Command::new(sibling(args, "chat-certs")?)
+        .arg(dir)
+        .output()?;
+    if !out.status.success() {
+        return Err(Error::Server(format!(
+            "chat-certs failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
+
+/// Waits until a service accepts connections on `port`.
+async fn wait_listening(port: u16, name: &str, wait: Duration) -> Result<(), Error> {
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(Error::Server(format!(
+        "{name} did not listen within {wait:?}"
+    )))
+}
+
+impl crate::scenario::rooms::Meter for Server {
+    fn cpu_secs(&self) -> f64 {
+        Server::cpu_secs(self).unwrap_or(0.0)
+    }
+    fn start_counting(&self) -> Result<(), Error> {
+        Server::start_counting(self)
+    }
+    fn stop_counting(&self) -> Result<Option<u64>, Error> {
+        Server::stop_counting(self)
     }
 }
 

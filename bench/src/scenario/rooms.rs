@@ -67,6 +67,17 @@ pub struct Outcomes {
     pub errors: std::collections::BTreeMap<String, u64>,
     pub history: Check,
     pub server_cpu_secs: f64,
+    /// Instructions the server executed over the steps and the drain, under
+    /// `--callgrind`.
+    pub server_instructions: Option<u64>,
+}
+
+/// What the scenario reads of the server around its measured window (the
+/// steps and the drain that follows them).
+pub trait Meter {
+    fn cpu_secs(&self) -> f64;
+    fn start_counting(&self) -> Result<(), Error>;
+    fn stop_counting(&self) -> Result<Option<u64>, Error>;
 }
 
 /// A step holds when its p99 is within the bound and the system kept up.
@@ -80,7 +91,7 @@ fn within(step: &Step, bound_ms: Option<f64>) -> bool {
     bound_ms.is_none_or(|b| step.latency.p99_ms <= b)
 }
 
-pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<Outcomes, Error> {
+pub async fn run(dialer: &Dialer, plan: &Plan, meter: &impl Meter) -> Result<Outcomes, Error> {
     let members = plan.rooms * plan.users_per_room;
     let counters = Arc::new(Counters::new());
     let (phase_tx, phase_rx) = watch::channel(Phase::Drain);
@@ -125,7 +136,8 @@ pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<
     }
     bar.finish_and_clear();
 
-    let cpu_start = cpu();
+    meter.start_counting()?;
+    let cpu_start = meter.cpu_secs();
     let mut out = Outcomes {
         connections: members,
         ..Outcomes::default()
@@ -160,7 +172,8 @@ pub async fn run(dialer: &Dialer, plan: &Plan, cpu: impl Fn() -> f64) -> Result<
         }
     }
     drain(&counters, &phase_tx).await;
-    out.server_cpu_secs = cpu() - cpu_start;
+    out.server_cpu_secs = meter.cpu_secs() - cpu_start;
+    out.server_instructions = meter.stop_counting()?;
     let _ = phase_tx.send(Phase::Quit);
     let mut outcomes = Vec::with_capacity(members);
     while let Some(done) = tasks.join_next().await {
