@@ -5,6 +5,6 @@ async fn main() -> Result<(), Error> {
     chat_common::telemetry::init();
     chat_common::memory::configure_allocator();
     let config = Config::from_env()?;
-    let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
+    let listener = chat_gateway::bind(config.listen_addr)?;
     chat_gateway::serve(config, listener, chat_common::shutdown_signal()).await
 }

@@ -116,9 +116,8 @@ impl System {
                 ..credentials.clone()
             };
         }
-        let gateway_listener = TcpListener::bind(gateway.listen_addr)
-            .await
-            .map_err(|source| Error::Io {
+        let gateway_listener =
+            chat_gateway::bind(gateway.listen_addr).map_err(|source| Error::Io {
                 what: format!("cannot listen on {} (HOST/PORT)", gateway.listen_addr),
                 source,
             })?;

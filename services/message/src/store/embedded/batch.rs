@@ -4,7 +4,7 @@
 //!
 //! Why: every commit makes FTS5 flush its pending terms into a new index
 //! segment, which later merges must fold back in. Committed one by one,
-//! that flush and merge were 40 % of a send's instructions (callgrind, see
+//! that flush and the merges were about 30 % of a send's instructions (callgrind, see
 //! bench/README.md); under load, a batch pays it once for many sends. A
 //! lone send waits for no one: the thread takes what is queued the moment
 //! it is free, one message or many.
