@@ -10,7 +10,7 @@ const LEFTOVERS: Duration = Duration::from_millis(500);
 
 fn main() -> ExitCode {
     chat_common::telemetry::init();
-    chat_common::memory::configure_allocator();
+    chat_common::memory::return_large_blocks_to_the_system();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,7 +7,7 @@ use chat_auth::{Config, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     chat_common::telemetry::init();
-    chat_common::memory::configure_allocator();
+    chat_common::memory::return_large_blocks_to_the_system();
     let config = Config::from_env()?;
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {}

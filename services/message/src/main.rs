@@ -7,7 +7,7 @@ use chat_message::{Config, Error};
 #[tokio::main]
 async fn main() -> ExitCode {
     chat_common::telemetry::init();
-    chat_common::memory::configure_allocator();
+    chat_common::memory::return_large_blocks_to_the_system();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
