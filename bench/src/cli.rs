@@ -53,7 +53,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_values = ["idle", "storm", "fanout", "ramp"])]
     pub scenarios: Vec<Scenario>,
     /// Systems to run, in this order.
-    #[arg(long, value_delimiter = ',', default_values = ["ours", "reference"])]
+    #[arg(long, value_delimiter = ',', default_values = ["ours", "ours-distributed", "reference"])]
     pub systems: Vec<SystemKind>,
     /// Our server binary; default: $CARGO_TARGET_DIR/release/chat, else …/debug/chat.
     #[arg(long)]

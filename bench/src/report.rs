@@ -132,6 +132,11 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
             None,
         ),
         (
+            "idle: s until quiet after all left".into(),
+            Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.teardown_secs)),
+            None,
+        ),
+        (
             "storm: handshakes/s".into(),
             Box::new(|r: &SystemResult| r.storm.as_ref().map(|s| s.handshakes_per_sec)),
             None,

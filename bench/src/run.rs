@@ -97,8 +97,12 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                 )
                 .await?;
                 eprintln!(
-                    "  idle: {} held, {:.1} KiB/connection ({:.1} KiB marginal), {:.1}% of a core while held",
-                    r.held, r.kib_per_connection, r.marginal_kib_per_connection, r.hold_cpu_percent
+                    "  idle: {} held, {:.1} KiB/connection ({:.1} KiB marginal), {:.1}% of a core while held; quiet {:.1} s after they left",
+                    r.held,
+                    r.kib_per_connection,
+                    r.marginal_kib_per_connection,
+                    r.hold_cpu_percent,
+                    r.teardown_secs
                 );
                 result.idle = Some(r);
             }

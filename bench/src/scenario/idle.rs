@@ -38,6 +38,10 @@ pub struct Idle {
     /// Server CPU time during the hold ÷ the hold, in percent of one core:
     /// the heartbeat's cost for `held` sockets.
     pub hold_cpu_percent: f64,
+    /// From closing every connection until the server is quiet again
+    /// (under 5 % of a core over half a second): what it does when
+    /// `held` clients leave at once (departures, broadcasts, cleanup).
+    pub teardown_secs: f64,
     pub first_error: Option<String>,
 }
 
@@ -128,7 +132,30 @@ pub async fn run(
     }
     let _ = quit_tx.send(true);
     while tasks.join_next().await.is_some() {}
+    // The next scenario (the storm) measures handshakes, not this one's
+    // departures: wait until the server has finished with them.
+    out.teardown_secs = settle(&probes.cpu_secs).await?;
     Ok(out)
+}
+
+/// Quiet: under this share of a core over [`SETTLE_SAMPLE`].
+const QUIET_CORE_SHARE: f64 = 0.05;
+const SETTLE_SAMPLE: Duration = Duration::from_millis(500);
+const SETTLE_MAX: Duration = Duration::from_secs(120);
+
+/// Seconds until the server's CPU use falls below [`QUIET_CORE_SHARE`].
+async fn settle(cpu_secs: &impl Fn() -> Result<f64, Error>) -> Result<f64, Error> {
+    let started = Instant::now();
+    let mut before = cpu_secs()?;
+    while started.elapsed() < SETTLE_MAX {
+        tokio::time::sleep(SETTLE_SAMPLE).await;
+        let now = cpu_secs()?;
+        if now - before < QUIET_CORE_SHARE * SETTLE_SAMPLE.as_secs_f64() {
+            break;
+        }
+        before = now;
+    }
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Keeps a socket open: answers pings, ignores everything else.

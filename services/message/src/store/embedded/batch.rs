@@ -143,6 +143,15 @@ mod tests {
         Ok((m, true))
     }
 
+    fn open() -> (tempfile::TempDir, Arc<Connections>, Inserter) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.sqlite3");
+        let schema = "CREATE TABLE t (id TEXT PRIMARY KEY);";
+        let conns = Arc::new(Connections::open(&path, schema).unwrap());
+        let inserter = Inserter::start(conns.clone(), insert_or_fail).unwrap();
+        (dir, conns, inserter)
+    }
+
     fn stored(conns: &Connections) -> Vec<String> {
         conns
             .read(|c| {
@@ -155,15 +164,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_insert_rolls_back_alone_and_the_rest_of_its_batch_is_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let conns = Arc::new(
-            Connections::open(
-                &dir.path().join("b.sqlite3"),
-                "CREATE TABLE t (id TEXT PRIMARY KEY);",
-            )
-            .unwrap(),
-        );
-        let inserter = Inserter::start(conns.clone(), insert_or_fail).unwrap();
+        let (_dir, conns, inserter) = open();
         let mut ids: Vec<String> = (0..300).map(|i| format!("m{i:03}")).collect();
         ids.insert(150, "boom".into());
         let outcomes =
@@ -181,15 +182,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_acknowledged_insert_is_committed_and_visible_to_readers() {
-        let dir = tempfile::tempdir().unwrap();
-        let conns = Arc::new(
-            Connections::open(
-                &dir.path().join("b.sqlite3"),
-                "CREATE TABLE t (id TEXT PRIMARY KEY);",
-            )
-            .unwrap(),
-        );
-        let inserter = Inserter::start(conns.clone(), insert_or_fail).unwrap();
+        let (_dir, conns, inserter) = open();
         for id in ["a", "b", "c"] {
             inserter.insert(message(id)).await.unwrap();
             assert!(stored(&conns).contains(&id.to_string()));
