@@ -6,23 +6,22 @@
 //! move by tens of percent on a shared 2-core machine; these move by well
 //! under one, so a change that costs instructions shows in review.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
-/// `program` under callgrind, dumping into `dir`.
-pub fn wrap(program: &Path, dir: &Path) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new("valgrind");
-    c.arg("--tool=callgrind")
-        .arg("--instr-atstart=no")
-        .arg(format!(
-            "--callgrind-out-file={}/callgrind.out.%p",
-            dir.display()
-        ))
-        .arg(program);
-    c
+/// The command line that runs a program under callgrind, dumping into
+/// `dir`: put it before the program and its arguments.
+pub fn prefix(dir: &Path) -> Vec<OsString> {
+    vec![
+        "valgrind".into(),
+        "--tool=callgrind".into(),
+        "--instr-atstart=no".into(),
+        format!("--callgrind-out-file={}/callgrind.out.%p", dir.display()).into(),
+    ]
 }
 
 fn control(args: &[&str], pid: u32) -> Result<(), Error> {

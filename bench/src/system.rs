@@ -265,20 +265,16 @@ impl Server {
 /// `program`, under callgrind when `callgrind` names its dump directory,
 /// pinned to `--pin-server` CPUs when given.
 fn command(args: &Args, program: &Path, callgrind: Option<&Path>) -> Command {
-    let mut c = match callgrind {
-        Some(dir) => crate::callgrind::wrap(program, dir),
-        None => Command::new(program),
-    };
+    let mut argv: Vec<std::ffi::OsString> = Vec::new();
     if let Some(cpus) = &args.pin_server {
-        let inner = c.as_std();
-        let mut pinned = Command::new("taskset");
-        pinned
-            .arg("-c")
-            .arg(cpus)
-            .arg(inner.get_program())
-            .args(inner.get_args());
-        c = pinned;
+        argv.extend(["taskset".into(), "-c".into(), cpus.into()]);
     }
+    if let Some(dir) = callgrind {
+        argv.extend(crate::callgrind::prefix(dir));
+    }
+    argv.push(program.into());
+    let mut c = Command::new(&argv[0]);
+    c.args(&argv[1..]);
     c
 }
 
