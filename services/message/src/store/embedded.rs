@@ -2,13 +2,15 @@
 //! single connection behind a mutex, which is what makes the insert-or-read
 //! of idempotent sends and the conditional updates atomic; pure reads use
 //! their own read-only connections (see `connections`). Sends are stored
-//! in batches, one transaction for all that wait (`batch`); every other
-//! call runs on the blocking pool. Every statement is prepared once per
+//! in batches, one transaction for all that wait (`batch`), and indexed
+//! for search a few hundred at a time (`fts`); every other call runs on
+//! the blocking pool. Every statement is prepared once per
 //! connection and then reused from its statement cache.
 
 mod batch;
 mod connections;
 mod extras;
+mod fts;
 mod migrate;
 mod rooms;
 
@@ -107,7 +109,7 @@ impl EmbeddedStore {
         .await??;
         let conns = Arc::new(conns);
         Ok(EmbeddedStore {
-            inserts: batch::Inserter::start(conns.clone(), insert_one)?,
+            inserts: batch::Inserter::start(conns.clone(), insert_one, fts::Lag::default())?,
             conns,
         })
     }
@@ -389,6 +391,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn search(&self, query: &SearchQuery, take: usize) -> Result<Vec<Message>> {
+        // Every message stored before the search is found: whatever the
+        // index still owes is indexed first.
+        if self.read(|conn| fts::lags(conn)).await? {
+            self.write(fts::catch_up).await?;
+        }
         let query = query.clone();
         self.read(move |conn| extras::search(conn, &query, take))
             .await

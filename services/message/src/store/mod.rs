@@ -5,7 +5,8 @@
 //! "not deleted" condition of edits, single soft deletes, and forward-only
 //! read positions; reactions unique per (message, emoji, user) with the
 //! "not deleted" and per-message cap checks atomic with the change; and a
-//! word index for search kept in step with every insert, edit and delete.
+//! word index for search that finds every message stored before the search
+//! (with every edit and delete applied).
 
 use std::collections::HashMap;
 

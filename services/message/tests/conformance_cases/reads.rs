@@ -206,4 +206,14 @@ pub async fn persists_across_reopen() {
     );
     let r = s.mark_read("room", "bob", &kept.id).await.unwrap();
     assert!(!r.moved);
+    // Closed before the search index caught up with these sends: the index
+    // catches up from the file, with the edit and the delete applied.
+    let found = async |q: &str| {
+        let (hits, _) = s.search(q, &["room".to_string()], None, 0).await.unwrap();
+        hits.into_iter().map(|h| h.message.id).collect::<Vec<_>>()
+    };
+    assert_eq!(found("kept").await, [kept.id.clone()]);
+    assert_eq!(found("v2").await, [edited.id.clone()]);
+    assert!(found("v1").await.is_empty());
+    assert!(found("bye").await.is_empty());
 }

@@ -9,6 +9,10 @@
 //! lone send waits for no one: the thread takes what is queued the moment
 //! it is free, one message or many.
 //!
+//! Between batches the same thread does the store's deferred work (the
+//! search index catch-up, `fts`), so that work never races a send for the
+//! writer and never delays a send that is already waiting.
+//!
 //! Safety rules:
 //! - An insert is acknowledged only after the commit that holds it (a
 //!   caller never hears "stored" for a row a crash could lose).
@@ -17,7 +21,8 @@
 //!   none of them is stored.
 
 use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -32,6 +37,17 @@ const MAX_BATCH: usize = 128;
 
 type Reply = oneshot::Sender<Result<(Message, bool)>>;
 
+/// Work the insert thread owes once enough rows were stored, run between
+/// batches.
+pub(super) trait Deferred: Send + 'static {
+    /// After each committed batch: how many rows it stored.
+    fn stored(&mut self, rows: usize);
+    /// How long the thread may wait for the next send before `run` is
+    /// due; `None` when nothing is owed.
+    fn due_in(&self) -> Option<Duration>;
+    fn run(&mut self, conns: &Connections);
+}
+
 /// The queue into the batching thread; the thread ends when this is
 /// dropped, after the inserts already queued.
 pub(super) struct Inserter {
@@ -40,16 +56,30 @@ pub(super) struct Inserter {
 
 impl Inserter {
     /// Starts the thread. `insert` stores one message on the connection it
-    /// is given (a savepoint) and says whether it was new.
+    /// is given (a savepoint) and says whether it was new; `deferred` is
+    /// the work owed for the rows stored.
     pub(super) fn start(
         conns: Arc<Connections>,
         insert: fn(&Connection, Message) -> Result<(Message, bool)>,
+        mut deferred: impl Deferred,
     ) -> Result<Inserter> {
         let (queue, queued) = mpsc::channel::<(Message, Reply)>();
         std::thread::Builder::new()
             .name("sqlite-inserts".into())
             .spawn(move || {
-                while let Ok(first) = queued.recv() {
+                loop {
+                    let next = match deferred.due_in() {
+                        None => queued.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                        Some(wait) => queued.recv_timeout(wait),
+                    };
+                    let first = match next {
+                        Ok(first) => first,
+                        Err(RecvTimeoutError::Timeout) => {
+                            deferred.run(&conns);
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    };
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
                         match queued.try_recv() {
@@ -57,7 +87,10 @@ impl Inserter {
                             Err(_) => break,
                         }
                     }
-                    store(&conns, insert, batch);
+                    deferred.stored(store(&conns, insert, batch));
+                    if deferred.due_in() == Some(Duration::ZERO) {
+                        deferred.run(&conns);
+                    }
                 }
             })?;
         Ok(Inserter { queue })
@@ -76,11 +109,12 @@ fn stopped() -> Error {
 }
 
 /// One transaction for the whole batch, a savepoint for each insert.
+/// Returns how many rows it stored.
 fn store(
     conns: &Connections,
     insert: fn(&Connection, Message) -> Result<(Message, bool)>,
     batch: Vec<(Message, Reply)>,
-) {
+) -> usize {
     let mut replies = Vec::with_capacity(batch.len());
     let committed = conns.write(|conn| {
         let mut tx = conn.transaction()?;
@@ -95,6 +129,13 @@ fn store(
         tx.commit()?;
         Ok(())
     });
+    let stored = match &committed {
+        Ok(()) => replies
+            .iter()
+            .filter(|(_, outcome)| matches!(outcome, Ok((_, true))))
+            .count(),
+        Err(_) => 0,
+    };
     for (reply, outcome) in replies {
         let answer = match &committed {
             Ok(()) => outcome,
@@ -109,6 +150,7 @@ fn store(
     if let Err(e) = committed {
         tracing::error!(error = %e, "a batch of sends failed to commit");
     }
+    stored
 }
 
 #[cfg(test)]
@@ -146,10 +188,42 @@ mod tests {
     fn open() -> (tempfile::TempDir, Arc<Connections>, Inserter) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.sqlite3");
-        let schema = "CREATE TABLE t (id TEXT PRIMARY KEY);";
+        let schema = "CREATE TABLE t (id TEXT PRIMARY KEY); CREATE TABLE runs (rows INTEGER);";
         let conns = Arc::new(Connections::open(&path, schema).unwrap());
-        let inserter = Inserter::start(conns.clone(), insert_or_fail).unwrap();
+        let inserter = Inserter::start(conns.clone(), insert_or_fail, Owed::default()).unwrap();
         (dir, conns, inserter)
+    }
+
+    /// Owes a run after every 10 rows, or 500 ms after the first row owed;
+    /// counts its runs and the rows it was told of, as the table `runs`
+    /// sees them (so a test reads them through the store).
+    #[derive(Default)]
+    struct Owed {
+        rows: usize,
+        since: Option<std::time::Instant>,
+    }
+
+    impl Deferred for Owed {
+        fn stored(&mut self, rows: usize) {
+            self.rows += rows;
+            if rows > 0 {
+                self.since.get_or_insert_with(std::time::Instant::now);
+            }
+        }
+        fn due_in(&self) -> Option<Duration> {
+            let since = self.since?;
+            if self.rows >= 10 {
+                return Some(Duration::ZERO);
+            }
+            Some(Duration::from_millis(500).saturating_sub(since.elapsed()))
+        }
+        fn run(&mut self, conns: &Connections) {
+            let rows = i64::try_from(std::mem::take(&mut self.rows)).unwrap();
+            self.since = None;
+            conns
+                .write(|c| Ok(c.execute("INSERT INTO runs (rows) VALUES (?1)", [rows])?))
+                .unwrap();
+        }
     }
 
     fn stored(conns: &Connections) -> Vec<String> {
@@ -187,5 +261,50 @@ mod tests {
             inserter.insert(message(id)).await.unwrap();
             assert!(stored(&conns).contains(&id.to_string()));
         }
+    }
+
+    fn runs(conns: &Connections) -> Vec<i64> {
+        conns
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT rows FROM runs ORDER BY rowid")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn owed_work_runs_once_enough_rows_are_stored_and_after_a_quiet_wait() {
+        let (_dir, conns, inserter) = open();
+        for i in 0..23 {
+            inserter.insert(message(&format!("m{i:02}"))).await.unwrap();
+        }
+        // One at a time, each its own batch: runs at 10 and 20 rows.
+        assert_eq!(runs(&conns), [10, 10]);
+        // The last 3 are owed until the 500 ms wait passes with no send.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while runs(&conns).len() < 3 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never ran: {:?}",
+                runs(&conns)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(runs(&conns), [10, 10, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_send_refused_by_its_insert_is_not_counted_as_stored() {
+        let (_dir, conns, inserter) = open();
+        for id in ["a", "boom", "b"] {
+            let _ = inserter.insert(message(id)).await;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while runs(&conns).is_empty() {
+            assert!(std::time::Instant::now() < deadline, "never ran");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(runs(&conns), [2]);
     }
 }
