@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -46,40 +47,77 @@ impl<A: Adapter> Cx<A> {
 /// The handler's answer: the success ack body, or an error for the client.
 pub type Outcome = Result<Value, Error>;
 
-/// Registers `handler` for `event` on `s`.
-pub fn on<A, F, Fut>(s: &SocketRef<A>, event: &'static str, handler: F)
-where
-    A: Adapter,
-    F: Fn(Cx<A>, Value) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Outcome> + Send + 'static,
-{
-    s.on(
-        event,
-        move |inc: Incoming<A>, io: SocketIo<A>, State(st): State<SocketState>| {
-            let handler = handler.clone();
-            // Boxed: socketioxide spawns this future, and tokio moves a
-            // spawned future by value several times (into the task, then its
-            // stage when done). The handler's state machine holds the gRPC
-            // call futures, kilobytes: copying it cost more instructions
-            // than a send's own work in the gateway (callgrind, see
-            // bench/README.md). A box moves as a pointer.
-            Box::pin(run(event, event.into(), inc, io, st, handler))
-        },
+/// Gives every event of `s` to `route`, which picks its handler by name
+/// (see [`route!`]).
+///
+/// One fallback handler per socket rather than one `socket.on` per event:
+/// socketioxide keeps a socket's handlers in a map of boxed closures, per
+/// socket, and ~25 of them were 1.3 KiB of every idle connection (massif,
+/// bench/README.md). A match on the name costs no more than the map's
+/// lookup did.
+pub fn serve<A: Adapter>(s: &SocketRef<A>, route: fn(Call<A>) -> BoxFuture<'static, ()>) {
+    s.on_fallback(
+        move |Event(name): Event,
+              inc: Incoming<A>,
+              io: SocketIo<A>,
+              State(st): State<SocketState>| { route(Call { name, inc, io, st }) },
     );
 }
 
-/// Answers events nobody handles with `INVALID_INPUT`.
-pub fn on_unknown<A: Adapter>(s: &SocketRef<A>) {
-    s.on_fallback(
-        async |Event(name): Event,
-               inc: Incoming<A>,
-               io: SocketIo<A>,
-               State(st): State<SocketState>| {
-            let msg = format!("Unknown event '{name}'");
-            let handler = async move |_, _| Err(Error::InvalidInput(msg));
-            run("unknown", name.into(), inc, io, st, handler).await;
-        },
-    );
+/// `route!(call, "event" => handler, ...)`: runs the handler the event's
+/// name picks, or answers `INVALID_INPUT` for an unknown event.
+macro_rules! route {
+    ($call:expr, $($name:literal => $handler:expr),+ $(,)?) => {{
+        let call: $crate::socket::event::Call<_> = $call;
+        match call.name() {
+            $($name => call.run($name, $handler),)+
+            _ => call.unknown(),
+        }
+    }};
+}
+pub(crate) use route;
+
+/// One event as it arrived, before its name has picked a handler.
+pub struct Call<A: Adapter> {
+    name: String,
+    inc: Incoming<A>,
+    io: SocketIo<A>,
+    st: SocketState,
+}
+
+impl<A: Adapter> Call<A> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `handler`; `label` names the event in metrics (a bounded set,
+    /// unlike the names clients send).
+    pub fn run<F, Fut>(self, label: &'static str, handler: F) -> BoxFuture<'static, ()>
+    where
+        F: FnOnce(Cx<A>, Value) -> Fut + Send + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        // Boxed: socketioxide spawns this future, and tokio moves a spawned
+        // future by value several times (into the task, then its stage when
+        // done). The handler's state machine holds the gRPC call futures,
+        // kilobytes: copying it cost more instructions than a send's own
+        // work in the gateway (callgrind, see bench/README.md). A box moves
+        // as a pointer.
+        Box::pin(run(
+            label,
+            self.name.into(),
+            self.inc,
+            self.io,
+            self.st,
+            handler,
+        ))
+    }
+
+    /// Answers an event nobody handles with `INVALID_INPUT`.
+    pub fn unknown(self) -> BoxFuture<'static, ()> {
+        let msg = format!("Unknown event '{}'", self.name);
+        self.run("unknown", async move |_, _| Err(Error::InvalidInput(msg)))
+    }
 }
 
 /// socketioxide sends the CONNECT packet and only then marks the socket

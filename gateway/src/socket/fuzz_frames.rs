@@ -235,7 +235,7 @@ fn feed<P: Parse>(
 fn handle<P: Parse>(parser: P, packet: Packet) -> Result<(), TestCaseError> {
     match packet.inner {
         PacketData::Event(mut v, _) | PacketData::BinaryEvent(mut v, _) => {
-            // `event::on_unknown` reads the name, `TryData<Value>` the rest.
+            // `event::serve` reads the name, `TryData<Value>` the rest.
             if let Ok(name) = parser.read_event(&v) {
                 prop_assert!(name.len() <= Limits::default().max_packet_bytes as usize);
             }

@@ -54,7 +54,7 @@ use crate::state::AppState;
 use self::auth::{authenticate, identity};
 use self::budget::EventBudget;
 use self::cluster::RedisLink;
-use self::event::{Sequencer, on, on_unknown};
+use self::event::{Call, Sequencer, route};
 use self::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
 use self::limits::RateLimits;
 use self::rooms::{name_key, user_key};
@@ -274,32 +274,46 @@ async fn setup_chat<A: Adapter>(
     if all {
         room_admin::join_all(&s, &st.app, &me).await?;
     }
-    on(&s, "joinRoom", membership::join_room::<A>);
-    on(&s, "join", membership::join_general::<A>);
-    on(&s, "leaveRoom", membership::leave_room::<A>);
-    on(&s, "sendMessage", send::send_message::<A>);
-    on(&s, "history", chat::history::<A>);
-    on(&s, "editMessage", chat::edit_message::<A>);
-    on(&s, "deleteMessage", chat::delete_message::<A>);
-    on(&s, "typing", chat::typing::<A>);
-    on(&s, "markRead", chat::mark_read::<A>);
-    on(&s, "presence", presence::presence::<A>);
-    on(&s, "renewToken", sessions::renew_token::<A>);
-    on(&s, "createRoom", room_admin::create_room::<A>);
-    on(&s, "rooms", room_admin::rooms::<A>);
-    on(&s, "members", room_admin::members::<A>);
-    on(&s, "invite", room_admin::invite::<A>);
-    on(&s, "removeMember", room_admin::remove_member::<A>);
-    on(&s, "unban", room_admin::unban::<A>);
-    on(&s, "setRole", room_admin::set_role::<A>);
-    on(&s, "setTopic", room_admin::set_topic::<A>);
-    on(&s, "react", reactions::react::<A>);
-    on(&s, "search", search::search::<A>);
-    on_unknown(&s);
+    event::serve(&s, chat_event::<A>);
     s.on_disconnect(membership::on_disconnect::<A>);
     count_connection(&s);
     tracing::debug!(sid = %s.id, ns = s.ns(), user = %me.username, "socket connected");
     Ok(())
+}
+
+/// The `/chat` events (PROTOCOL.md § Socket.IO), by name.
+fn chat_event<A: Adapter>(call: Call<A>) -> BoxFuture<'static, ()> {
+    route!(call,
+        "joinRoom" => membership::join_room::<A>,
+        "join" => membership::join_general::<A>,
+        "leaveRoom" => membership::leave_room::<A>,
+        "sendMessage" => send::send_message::<A>,
+        "history" => chat::history::<A>,
+        "editMessage" => chat::edit_message::<A>,
+        "deleteMessage" => chat::delete_message::<A>,
+        "typing" => chat::typing::<A>,
+        "markRead" => chat::mark_read::<A>,
+        "presence" => presence::presence::<A>,
+        "renewToken" => sessions::renew_token::<A>,
+        "createRoom" => room_admin::create_room::<A>,
+        "rooms" => room_admin::rooms::<A>,
+        "members" => room_admin::members::<A>,
+        "invite" => room_admin::invite::<A>,
+        "removeMember" => room_admin::remove_member::<A>,
+        "unban" => room_admin::unban::<A>,
+        "setRole" => room_admin::set_role::<A>,
+        "setTopic" => room_admin::set_topic::<A>,
+        "react" => reactions::react::<A>,
+        "search" => search::search::<A>,
+    )
+}
+
+/// The `/notifications` events, by name.
+fn notifications_event<A: Adapter>(call: Call<A>) -> BoxFuture<'static, ()> {
+    route!(call,
+        "sendNotification" => notifications::send_notification::<A>,
+        "renewToken" => sessions::renew_token::<A>,
+    )
 }
 
 async fn setup_notifications<A: Adapter>(
@@ -309,13 +323,7 @@ async fn setup_notifications<A: Adapter>(
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
     per_socket_limits(&s, &st);
     s.join(user_key(&me.lower));
-    on(
-        &s,
-        "sendNotification",
-        notifications::send_notification::<A>,
-    );
-    on(&s, "renewToken", sessions::renew_token::<A>);
-    on_unknown(&s);
+    event::serve(&s, notifications_event::<A>);
     s.on_disconnect(async |s: SocketRef<A>| {
         metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);
     });
