@@ -119,7 +119,7 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
         (
             "idle: server RSS per connection (KiB)".into(),
             Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.kib_per_connection)),
-            Some(Target::RatioAtMost(0.5)),
+            Some(Target::RatioAtMost(1.0)),
         ),
         (
             "idle: marginal RSS per connection (KiB)".into(),
@@ -144,7 +144,7 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
         (
             "storm: handshake p99 (ms)".into(),
             Box::new(|r: &SystemResult| r.storm.as_ref().map(|s| s.latency.p99_ms)),
-            None,
+            Some(Target::RatioAtMost(0.5)),
         ),
         (
             "fan-out: sent msgs/s".into(),
@@ -201,7 +201,7 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
                     .filter(|f| f.delivered > 0)
                     .map(|f| f.server_cpu_secs * 10_000.0 / f.delivered as f64)
             }),
-            None,
+            Some(Target::RatioAtMost(0.5)),
         ),
         (
             "fan-out: server instructions per send (k)".into(),

@@ -212,8 +212,8 @@ pub async fn persists_across_reopen() {
         let (hits, _) = s.search(q, &["room".to_string()], None, 0).await.unwrap();
         hits.into_iter().map(|h| h.message.id).collect::<Vec<_>>()
     };
-    assert_eq!(found("kept").await, [kept.id.clone()]);
-    assert_eq!(found("v2").await, [edited.id.clone()]);
+    assert_eq!(found("kept").await, [kept.id.as_str()]);
+    assert_eq!(found("v2").await, [edited.id.as_str()]);
     assert!(found("v1").await.is_empty());
     assert!(found("bye").await.is_empty());
 }
