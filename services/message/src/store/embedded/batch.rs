@@ -226,14 +226,19 @@ mod tests {
         }
     }
 
-    fn stored(conns: &Connections) -> Vec<String> {
+    /// The first column of every row `sql` selects, read through the store.
+    fn column<T: rusqlite::types::FromSql>(conns: &Connections, sql: &str) -> Vec<T> {
         conns
             .read(|c| {
-                let mut stmt = c.prepare("SELECT id FROM t ORDER BY id")?;
+                let mut stmt = c.prepare(sql)?;
                 let rows = stmt.query_map([], |r| r.get(0))?;
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             })
             .unwrap()
+    }
+
+    fn stored(conns: &Connections) -> Vec<String> {
+        column(conns, "SELECT id FROM t ORDER BY id")
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,13 +269,7 @@ mod tests {
     }
 
     fn runs(conns: &Connections) -> Vec<i64> {
-        conns
-            .read(|c| {
-                let mut stmt = c.prepare("SELECT rows FROM runs ORDER BY rowid")?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
-            })
-            .unwrap()
+        column(conns, "SELECT rows FROM runs ORDER BY rowid")
     }
 
     #[tokio::test]
