@@ -179,6 +179,16 @@ fn query_one(
         .transpose()
 }
 
+/// True when `sql` selects at least one row (existence checks of schema
+/// and queue).
+fn any_row(conn: &Connection, sql: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 fn get_by_id(conn: &Connection, id: &str) -> Result<Option<Message>> {
     query_one(conn, SELECT_BY_ID, params![id])
 }

@@ -23,7 +23,7 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::batch::Deferred;
 use super::connections::Connections;
@@ -71,14 +71,10 @@ END;
 /// Creates the index (built from the stored messages when it is new) and
 /// the triggers; runs inside the open's migration transaction.
 pub(super) fn install(conn: &Connection) -> Result<()> {
-    let exists = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'",
-            [],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let exists = super::any_row(
+        conn,
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts'",
+    )?;
     if !exists {
         conn.execute_batch(INDEX)?;
         conn.execute_batch("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")?;
@@ -90,11 +86,7 @@ pub(super) fn install(conn: &Connection) -> Result<()> {
 
 /// True when some stored message is not in the index yet.
 pub(super) fn lags(conn: &Connection) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM fts_pending LIMIT 1")?
-        .query_row([], |_| Ok(()))
-        .optional()?
-        .is_some())
+    super::any_row(conn, "SELECT 1 FROM fts_pending LIMIT 1")
 }
 
 /// Indexes every queued message and empties the queue, in one transaction

@@ -2,7 +2,7 @@
 //! writer in one transaction: the `reply_to` column, the reactions table,
 //! and the search index with its triggers (`fts`).
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::error::Result;
 
@@ -23,14 +23,10 @@ CREATE TABLE IF NOT EXISTS reactions (
 
 pub(super) fn run(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction()?;
-    let has_reply_to: bool = tx
-        .query_row(
-            "SELECT 1 FROM pragma_table_info('messages') WHERE name = 'reply_to'",
-            [],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let has_reply_to = super::any_row(
+        &tx,
+        "SELECT 1 FROM pragma_table_info('messages') WHERE name = 'reply_to'",
+    )?;
     if !has_reply_to {
         tx.execute_batch("ALTER TABLE messages ADD COLUMN reply_to TEXT")?;
     }
