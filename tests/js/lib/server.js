@@ -55,12 +55,33 @@ class ChatServer {
     this.starts = 0;
   }
 
-  /** Spawns the binary and resolves once GET /healthz answers 200. */
+  /**
+   * Spawns the binary and resolves once GET /healthz answers 200.
+   *
+   * A free port can be taken between `freePort()` and the server's bind:
+   * every `chat` also binds OS-picked ports for its gRPC services, and test
+   * files run in parallel. A start refused with "Address already in use"
+   * is tried again, on a new port the first time, on the same port (after
+   * a pause) on a restart, whose port is kept.
+   */
   async start() {
     if (!fs.existsSync(CHAT_BIN)) {
       throw new Error(`chat binary not found at ${CHAT_BIN}; build it with ` +
         '`cargo build -p chat-standalone` or set CHAT_BIN');
     }
+    const fresh = this.port === null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce();
+      } catch (err) {
+        if (attempt >= 5 || !/Address already in use/.test(String(err.message))) throw err;
+        if (fresh) this.port = null;
+        else await sleep(500);
+      }
+    }
+  }
+
+  async startOnce() {
     this.starts += 1;
     // A restart keeps the port: stored media URLs may name it.
     if (this.port === null) this.port = await freePort();
