@@ -130,6 +130,13 @@ impl GrpcServer {
         self
     }
 
+    /// The verifier that checks the callers' tokens. In the one-process
+    /// `chat` the auth service's own (which reads its store, no network)
+    /// serves the other services too.
+    pub fn verifier(&self) -> crate::tokens::Verifier {
+        self.options.verifier.clone()
+    }
+
     /// A client transport onto these routes within the process, as the
     /// platform (see [`crate::channel::in_process`]).
     pub fn in_process(&self, timeout: Option<Duration>) -> GrpcChannel {

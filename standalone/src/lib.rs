@@ -6,8 +6,9 @@
 //! generated clients, messages and caller check, without a socket, TLS or
 //! HTTP/2 in between. Every component reads its own
 //! configuration from the environment as it would standalone; this crate
-//! only overrides where each listens, where the gateway finds them, and
-//! their gRPC credentials: a private CA made in memory at every start
+//! only overrides where each listens, where the gateway finds them, who
+//! checks tokens (the auth service, in-process, for all), and their gRPC
+//! credentials: a private CA made in memory at every start
 //! (`chat_common::certs`), whose certificate alone is written to
 //! `DATA_DIR/grpc-ca.pem` for `grpcurl -cacert`.
 
@@ -102,8 +103,6 @@ impl System {
         gateway.auth_url = url_of(auth.listen_addr);
         gateway.message_url = url_of(message.listen_addr);
         gateway.media_url = url_of(media.listen_addr);
-        message.auth_url = gateway.auth_url.clone();
-        media.auth_url = gateway.auth_url.clone();
         let credentials = internal_credentials(&data_dir, &auth.listen_addr)?;
         for grpc in [
             &mut auth.grpc,
@@ -126,14 +125,22 @@ impl System {
 
         // Each service is built once: its port serves `grpcurl` and other
         // callers, and the gateway calls the very same routes in-process.
-        let (auth, message, media) = tokio::try_join!(
-            async { chat_auth::server(&auth).await.map_err(failed("auth")) },
+        // The auth service's verifier (its own keys and store) checks the
+        // callers of the other two as well: asking it over the network, as
+        // separate processes must, would only add a TLS connection and a
+        // catch-up call a second from each.
+        let auth = chat_auth::server(&auth).await.map_err(failed("auth"))?;
+        let (message, media) = tokio::try_join!(
             async {
-                chat_message::server(&message)
+                chat_message::server_with(&message, auth.verifier())
                     .await
                     .map_err(failed("message"))
             },
-            async { chat_media::server(&media).await.map_err(failed("media")) },
+            async {
+                chat_media::server_with(&media, auth.verifier())
+                    .await
+                    .map_err(failed("media"))
+            },
         )?;
         let t = gateway.grpc_timeout;
         let clients = chat_gateway::clients::Clients::over(chat_gateway::clients::Channels {

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
+use chat_common::tokens::Verifier;
 use chat_proto::media::v1::media_service_server::{MediaServiceServer, SERVICE_NAME};
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -44,8 +45,20 @@ pub async fn serve(
 
 /// Opens the store and the bucket (starting the in-process S3 server when
 /// none is configured) and builds the service's routes (with health and
-/// reflection), ready to serve.
+/// reflection), ready to serve; callers' tokens are checked against the auth
+/// service at `AUTH_URL`.
 pub async fn server(config: &Config) -> Result<chat_common::grpc::GrpcServer, Error> {
+    let verifier = chat_common::tokens::follow_auth_service(&config.auth_url, &config.grpc)
+        .map_err(Error::Config)?;
+    server_with(config, verifier).await
+}
+
+/// [`server`], checking callers' tokens with `verifier` (the one-process
+/// `chat` hands the auth service's own).
+pub async fn server_with(
+    config: &Config,
+    verifier: Verifier,
+) -> Result<chat_common::grpc::GrpcServer, Error> {
     let store = open_store(config).await?;
     // Held until serving ends: dropping it stops the in-process S3 server.
     let (endpoint, local_s3) = s3_endpoint(config).await?;
@@ -65,8 +78,6 @@ pub async fn server(config: &Config) -> Result<chat_common::grpc::GrpcServer, Er
     };
     let service = grpc::MediaGrpc::new(store, objects, tmp_dir, config.max_upload_bytes);
     let routes = Routes::new(MediaServiceServer::new(service));
-    let verifier = chat_common::tokens::follow_auth_service(&config.auth_url, &config.grpc)
-        .map_err(Error::Config)?;
     let options = chat_common::grpc::Options {
         probe: Some(probe),
         grace: config.shutdown_grace,

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use chat_common::tokens::Verifier;
 use chat_proto::message::v1::message_service_server::{MessageServiceServer, SERVICE_NAME};
 use chat_proto::message::v1::room_service_server::{
     RoomServiceServer, SERVICE_NAME as ROOM_SERVICE_NAME,
@@ -82,16 +83,26 @@ pub async fn serve(
 }
 
 /// Opens the configured store and builds the service's routes (with health
-/// and reflection), ready to serve.
+/// and reflection), ready to serve; callers' tokens are checked against the
+/// auth service at `AUTH_URL`.
 pub async fn server(config: &Config) -> Result<chat_common::grpc::GrpcServer, Error> {
+    let verifier = chat_common::tokens::follow_auth_service(&config.auth_url, &config.grpc)
+        .map_err(Error::Config)?;
+    server_with(config, verifier).await
+}
+
+/// [`server`], checking callers' tokens with `verifier` (the one-process
+/// `chat` hands the auth service's own).
+pub async fn server_with(
+    config: &Config,
+    verifier: Verifier,
+) -> Result<chat_common::grpc::GrpcServer, Error> {
     let (store, room_store) = open_stores(config).await?;
     let limits = Limits {
         max_message_chars: config.max_message_chars,
         history_default_limit: config.history_default_limit,
         history_max_limit: config.history_max_limit,
     };
-    let verifier = chat_common::tokens::follow_auth_service(&config.auth_url, &config.grpc)
-        .map_err(Error::Config)?;
     let options = chat_common::grpc::Options {
         probe: Some(store_probe(store.clone())),
         grace: config.shutdown_grace,
