@@ -73,6 +73,9 @@ pub fn svg_start(w: f64, h: f64, title: &str) -> String {
     s
 }
 
+/// One colour per system, in the order they ran (four at most).
+pub const COLOURS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#9467bd", "#2ca02c"];
+
 /// A system's name, colour and `(rate, p99, p50)` points.
 type Series<'a> = (&'a str, &'a str, Vec<(f64, f64, f64)>);
 
@@ -81,7 +84,7 @@ type Series<'a> = (&'a str, &'a str, Vec<(f64, f64, f64)>);
 pub fn ramp_svg(results: &[SystemResult], bound_ms: f64) -> String {
     let series: Vec<Series> = results
         .iter()
-        .zip(["#1f77b4", "#ff7f0e", "#2ca02c"])
+        .zip(COLOURS)
         .filter_map(|(r, colour)| {
             let steps = &r.ramp.as_ref()?.steps;
             let points = steps

@@ -29,6 +29,10 @@ pub enum SystemKind {
     /// chat-media and one chat-gateway as separate processes talking gRPC
     /// (mutual TLS) over loopback; figures are the sum over the four.
     OursDistributed,
+    /// `chat-bench-floor` (src/bin/floor.rs): the reference's server written
+    /// on our gateway's crates (axum, socketioxide), messages in memory.
+    /// What those crates cost on their own, below any server built on them.
+    Floor,
     /// The tutorial's Node.js stack in bench/reference (messages in memory).
     Reference,
 }
@@ -38,6 +42,7 @@ impl SystemKind {
         match self {
             SystemKind::Ours => "ours",
             SystemKind::OursDistributed => "ours-distributed",
+            SystemKind::Floor => "floor",
             SystemKind::Reference => "reference",
         }
     }
@@ -53,7 +58,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_values = ["idle", "storm", "fanout", "ramp"])]
     pub scenarios: Vec<Scenario>,
     /// Systems to run, in this order.
-    #[arg(long, value_delimiter = ',', default_values = ["ours", "ours-distributed", "reference"])]
+    #[arg(long, value_delimiter = ',', default_values = ["ours", "ours-distributed", "floor", "reference"])]
     pub systems: Vec<SystemKind>,
     /// Our server binary; default: $CARGO_TARGET_DIR/release/chat, else …/debug/chat.
     #[arg(long)]

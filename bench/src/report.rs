@@ -1,6 +1,6 @@
-//! The end-of-run table (each figure for `ours`, `ours-distributed` and the
-//! reference, the ratios to the reference, and the targets, which apply to
-//! `ours`) and the JSON file.
+//! The end-of-run table (each figure for `ours`, `ours-distributed`, the
+//! `floor` and the reference, the ratios to the reference, and the targets,
+//! which apply to `ours`) and the JSON file.
 
 use std::fmt::Write;
 
@@ -84,11 +84,16 @@ pub struct Row {
     pub ours: Option<f64>,
     /// The split layout (`ours-distributed`), when it ran.
     pub distributed: Option<f64>,
+    /// `chat-bench-floor`, when it ran.
+    pub floor: Option<f64>,
     pub reference: Option<f64>,
     /// ours ÷ reference.
     pub ratio: Option<f64>,
     /// distributed ÷ reference.
     pub distributed_ratio: Option<f64>,
+    /// floor ÷ reference: where it misses a target, so would any server on
+    /// the same crates.
+    pub floor_ratio: Option<f64>,
     pub target: Option<Target>,
     pub met: Option<bool>,
 }
@@ -304,9 +309,10 @@ fn ramp_best_step(r: &SystemResult) -> Option<&crate::scenario::rooms::Step> {
 
 pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
     let of = |kind| results.iter().find(|r| r.system == kind);
-    let (ours, distributed, reference) = (
+    let (ours, distributed, floor, reference) = (
         of(SystemKind::Ours),
         of(SystemKind::OursDistributed),
+        of(SystemKind::Floor),
         of(SystemKind::Reference),
     );
     let mut rows = Vec::new();
@@ -318,11 +324,13 @@ pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
     for (metric, get, target) in metrics(args) {
         let o = ours.and_then(&get);
         let d = distributed.and_then(&get);
+        let f = floor.and_then(&get);
         let r = reference.and_then(&get);
-        if o.is_none() && d.is_none() && r.is_none() {
+        if o.is_none() && d.is_none() && f.is_none() && r.is_none() {
             continue;
         }
         let distributed_ratio = ratio(d, r);
+        let floor_ratio = ratio(f, r);
         let ratio = ratio(o, r);
         let met = target.and_then(|t| t.met(o, ratio));
         if met == Some(false) {
@@ -332,9 +340,11 @@ pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
             metric,
             ours: o,
             distributed: d,
+            floor: f,
             reference: r,
             ratio,
             distributed_ratio,
+            floor_ratio,
             target,
             met,
         });
@@ -413,19 +423,27 @@ fn cell(v: Option<f64>) -> String {
     }
 }
 
+fn ratio_cell(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".into(), |r| format!("{r:.2}"))
+}
+
 pub fn table(summary: &Summary) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "\n{:<44} {:>11} {:>11} {:>11} {:>9} {:>9}  {:<16} met",
-        "metric", "ours", "distributed", "reference", "ours/ref", "dist/ref", "target"
+        "\n{:<44} {:>11} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9}  {:<16} met",
+        "metric",
+        "ours",
+        "distributed",
+        "floor",
+        "reference",
+        "ours/ref",
+        "dist/ref",
+        "floor/ref",
+        "target"
     );
-    let _ = writeln!(t, "{}", "-".repeat(122));
+    let _ = writeln!(t, "{}", "-".repeat(144));
     for row in &summary.rows {
-        let ratio = row.ratio.map_or_else(|| "-".into(), |r| format!("{r:.2}"));
-        let distributed_ratio = row
-            .distributed_ratio
-            .map_or_else(|| "-".into(), |r| format!("{r:.2}"));
         let target = row.target.map_or_else(String::new, Target::describe);
         let met = match row.met {
             Some(true) => "yes",
@@ -434,13 +452,15 @@ pub fn table(summary: &Summary) -> String {
         };
         let _ = writeln!(
             t,
-            "{:<44} {:>11} {:>11} {:>11} {:>9} {:>9}  {:<16} {met}",
+            "{:<44} {:>11} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9}  {:<16} {met}",
             row.metric,
             cell(row.ours),
             cell(row.distributed),
+            cell(row.floor),
             cell(row.reference),
-            ratio,
-            distributed_ratio,
+            ratio_cell(row.ratio),
+            ratio_cell(row.distributed_ratio),
+            ratio_cell(row.floor_ratio),
             target
         );
     }
@@ -451,7 +471,7 @@ pub fn json(args: &Args, results: &[SystemResult], summary: &Summary) -> serde_j
     serde_json::json!({
         "config": args,
         "notes": format!(
-            "ours: persistence on (SQLite in a temp DATA_DIR), RATE_MESSAGES_PER_SEC = RATE_MESSAGES_BURST = {}; reference: messages in memory, no rate limiter",
+            "ours: persistence on (SQLite in a temp DATA_DIR), RATE_MESSAGES_PER_SEC = RATE_MESSAGES_BURST = {}; floor: the reference's server on axum + socketioxide, messages in memory; reference: messages in memory, no rate limiter",
             crate::system::BENCH_RATE_LIMIT
         ),
         "systems": results,

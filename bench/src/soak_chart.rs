@@ -13,7 +13,6 @@ const LEFT: f64 = 70.0;
 const RIGHT: f64 = 20.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 50.0;
-const COLOURS: [&str; 3] = ["#1f77b4", "#ff7f0e", "#2ca02c"];
 
 /// A system's name, colour and (seconds, MiB) points.
 type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
@@ -32,7 +31,7 @@ fn step(span: f64) -> f64 {
 pub fn rss_svg(results: &[SystemResult]) -> String {
     let series: Vec<Series> = results
         .iter()
-        .zip(COLOURS)
+        .zip(crate::chart::COLOURS)
         .filter_map(|(r, colour)| {
             let soak = r.soak.as_ref()?;
             let points = soak

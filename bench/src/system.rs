@@ -69,6 +69,19 @@ fn sibling(args: &Args, name: &str) -> Result<PathBuf, Error> {
     }
 }
 
+/// `chat-bench-floor`, built beside this binary.
+fn floor_binary() -> Result<PathBuf, Error> {
+    let bin = std::env::current_exe()?.with_file_name("chat-bench-floor");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(Error::Usage(format!(
+            "{} is missing: build it with `cargo build -p chat-bench`",
+            bin.display()
+        )))
+    }
+}
+
 /// What our processes listen on (`HOST`).
 pub const OUR_HOST: &str = "127.0.0.1";
 
@@ -128,6 +141,10 @@ impl Server {
                 cmd.envs(certs.iter().map(|(k, v)| (k, v)))
                     .envs(urls.iter().map(|(k, v)| (k, v)));
                 server.spawn("chat-gateway", cmd, &log, port)?;
+            }
+            SystemKind::Floor => {
+                let cmd = command(&floor_binary()?);
+                server.spawn("chat-bench-floor", cmd, &log, port)?;
             }
             SystemKind::Reference => {
                 let mut cmd = command(Path::new("node"));
