@@ -143,7 +143,10 @@ impl Server {
                 server.spawn("chat-gateway", cmd, &log, port)?;
             }
             SystemKind::Floor => {
-                let cmd = command(&floor_binary()?);
+                let mut cmd = command(&floor_binary()?);
+                // Unused by the floor, but vgdb names its pipes after it
+                // (see `callgrind::control`).
+                cmd.env("HOST", OUR_HOST);
                 server.spawn("chat-bench-floor", cmd, &log, port)?;
             }
             SystemKind::Reference => {
