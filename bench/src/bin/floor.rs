@@ -1,7 +1,7 @@
 //! `chat-bench-floor`: the reference server (`bench/reference/server.js`)
 //! rewritten in Rust on the same crates as our gateway. It uses axum and
-//! socketioxide with their defaults, jsonwebtoken, and keeps messages in
-//! memory. It has none of the gateway's work: no persistence, no gRPC, no
+//! socketioxide with their defaults (but for the gateway's 1 KiB websocket
+//! read buffer), jsonwebtoken, and keeps messages in memory. It has none of the gateway's work: no persistence, no gRPC, no
 //! limits, no sessions.
 //!
 //! The bench runs it as the system `floor`. What it costs is the least any
@@ -119,7 +119,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rooms: Arc::default(),
         seq: Arc::default(),
     };
-    let (layer, io) = SocketIo::builder().with_state(floor.clone()).build_layer();
+    // engineioxide's defaults, but for the websocket read buffer: 1 KiB as
+    // the gateway sets it, since that is memory per socket that any
+    // server on these crates can save.
+    let (layer, io) = SocketIo::builder()
+        .with_state(floor.clone())
+        .ws_read_buffer_size(1024)
+        .build_layer();
     for ns in ["/chat", "/"] {
         io.ns(ns, connected.with(authenticate));
     }
