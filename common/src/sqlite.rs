@@ -34,6 +34,10 @@ where
         tracing::warn!(%mode, path = %path.display(), "SQLite refused WAL mode");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Every write path keeps its statements prepared (`prepare_cached`);
+    // rusqlite's default cache of 16 is fewer than the writer's distinct
+    // statements, and an evicted statement is parsed again when next used.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(schema)?;
     Ok(conn)
 }

@@ -45,7 +45,10 @@ impl<A: Adapter> Cx<A> {
 }
 
 /// The handler's answer: the success ack body, or an error for the client.
-pub type Outcome = Result<Value, Error>;
+/// Most handlers build the body as a `Value`; a handler whose body is
+/// already serialised (`sendMessage`, see `send::Sent`) answers with its
+/// own `Serialize` type instead.
+pub type Outcome<T = Value> = Result<T, Error>;
 
 /// Gives every event of `s` to `route`, which picks its handler by name
 /// (see [`route!`]).
@@ -92,31 +95,34 @@ impl<A: Adapter> Call<A> {
 
     /// Runs `handler`; `label` names the event in metrics (a bounded set,
     /// unlike the names clients send).
-    pub fn run<F, Fut>(self, label: &'static str, handler: F) -> BoxFuture<'static, ()>
+    pub fn run<F, Fut, T>(self, label: &'static str, handler: F) -> BoxFuture<'static, ()>
     where
         F: FnOnce(Cx<A>, Value) -> Fut + Send + 'static,
-        Fut: Future<Output = Outcome> + Send + 'static,
+        Fut: Future<Output = Outcome<T>> + Send + 'static,
+        T: serde::Serialize + 'static,
     {
         // Boxed: socketioxide spawns this future, and tokio moves a spawned
         // future by value several times (into the task, then its stage when
         // done). The handler's state machine holds the gRPC call futures,
         // kilobytes: copying it cost more instructions than a send's own
         // work in the gateway (callgrind, see bench/README.md). A box moves
-        // as a pointer.
-        Box::pin(run(
-            label,
-            self.name.into(),
-            self.inc,
-            self.io,
-            self.st,
-            handler,
-        ))
+        // as a pointer. The box is allocated before the future is made so
+        // the future is built in it: `Box::pin(run(..))` built it on the
+        // stack and copied all of it (12k instructions a send).
+        let slot: Box<std::mem::MaybeUninit<_>> = Box::new_uninit();
+        let future = Box::write(
+            slot,
+            run(label, self.name.into(), self.inc, self.io, self.st, handler),
+        );
+        Box::into_pin(future)
     }
 
     /// Answers an event nobody handles with `INVALID_INPUT`.
     pub fn unknown(self) -> BoxFuture<'static, ()> {
         let msg = format!("Unknown event '{}'", self.name);
-        self.run("unknown", async move |_, _| Err(Error::InvalidInput(msg)))
+        self.run("unknown", async move |_, _| -> Outcome {
+            Err(Error::InvalidInput(msg))
+        })
     }
 }
 
@@ -140,7 +146,7 @@ const SHUTTING_DOWN: &str = "This server is shutting down; reconnect and try aga
 
 /// `label` names the event in metrics (a bounded set); `name` is the event
 /// as the client sent it, for `chatError`.
-async fn run<A, F, Fut>(
+async fn run<A, F, Fut, T>(
     label: &'static str,
     name: Cow<'static, str>,
     inc: Incoming<A>,
@@ -150,7 +156,8 @@ async fn run<A, F, Fut>(
 ) where
     A: Adapter,
     F: FnOnce(Cx<A>, Value) -> Fut,
-    Fut: Future<Output = Outcome>,
+    Fut: Future<Output = Outcome<T>>,
+    T: serde::Serialize,
 {
     let Incoming {
         socket,
@@ -163,7 +170,7 @@ async fn run<A, F, Fut>(
         Err(refusal) => return refuse(socket, reply, &name, label, refusal),
     };
     let Some(me) = identity(&socket) else {
-        reply.send(
+        reply.send::<Value>(
             &name,
             Err(Error::Unauthorized("Authentication error".into())),
         );
@@ -171,7 +178,7 @@ async fn run<A, F, Fut>(
     };
     // Held until the ack is sent: a graceful stop waits for it.
     let Some(_in_flight) = st.app.drain.enter() else {
-        reply.send(&name, Err(Error::Unavailable(SHUTTING_DOWN.into())));
+        reply.send::<Value>(&name, Err(Error::Unavailable(SHUTTING_DOWN.into())));
         return;
     };
     let deadline = tokio::time::Instant::now() + st.app.config.grpc_timeout + DEADLINE_SLACK;
@@ -251,7 +258,7 @@ fn refuse<A: Adapter>(
         Refusal::Queue => "Too many of your requests are still waiting; wait for their answers",
         _ => "You are sending too many requests; slow down",
     };
-    reply.send(name, Err(Error::RateLimited(text.into())));
+    reply.send::<Value>(name, Err(Error::RateLimited(text.into())));
     if refusal == Refusal::Flood {
         tracing::info!(sid = %socket.id, ns = socket.ns(), "socket disconnected for flooding");
         if let Err(e) = socket.disconnect() {
@@ -338,7 +345,7 @@ struct Reply<A: Adapter> {
 }
 
 impl<A: Adapter> Reply<A> {
-    fn send(self, event: &str, outcome: Outcome) {
+    fn send<T: serde::Serialize>(self, event: &str, outcome: Outcome<T>) {
         let res = match (self.ack, outcome) {
             (Some(ack), Ok(v)) => ack.send(&v),
             (Some(ack), Err(e)) => ack.send(&e.ack()),

@@ -4,7 +4,10 @@
 use chat_common::time::timestamp_to_rfc3339;
 use chat_proto::message::v1 as pb;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
+use crate::config::Parser;
+use crate::error::Error;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -117,6 +120,31 @@ impl Links<'_> {
     }
 }
 
+/// A message serialised once, for an event that sends it several times (a
+/// room's `message` to both chat namespaces, then the sender's ack).
+///
+/// With the JSON parser it is the JSON text itself: socketioxide's parser
+/// copies a `RawValue` through verbatim. The msgpack parser would write a
+/// `RawValue` as a map holding a string, so there it stays the object and
+/// is serialised each time.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Rendered {
+    Json(Box<RawValue>),
+    Object(Box<MessageJson>),
+}
+
+impl Rendered {
+    pub fn new(message: &MessageJson, parser: Parser) -> Result<Self, Error> {
+        match parser {
+            Parser::Json => serde_json::value::to_raw_value(message)
+                .map(Rendered::Json)
+                .map_err(|e| Error::Internal(format!("a message could not be serialised: {e}"))),
+            Parser::Msgpack => Ok(Rendered::Object(Box::new(message.clone()))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +213,33 @@ mod tests {
                 "replyTo": {"id": "m0", "sender": "bob", "excerpt": "hello"},
                 "reactions": [{"emoji": "👍", "count": 2, "users": ["bob", "carol"]}],
             })
+        );
+    }
+
+    /// What a client receives is the same packet, rendered once or not.
+    #[tokio::test]
+    async fn a_rendered_message_encodes_as_the_message_in_both_parsers() {
+        use socketioxide_core::parser::Parse;
+        let st = state(None);
+        let links = Links {
+            state: &st,
+            base: st.public_base(),
+        };
+        let message = links.message(stored());
+        let json = socketioxide_parser_common::CommonParser;
+        let direct = json.encode_value(&message, Some("message")).unwrap();
+        let rendered = Rendered::new(&message, Parser::Json).unwrap();
+        assert!(matches!(rendered, Rendered::Json(_)));
+        assert_eq!(
+            json.encode_value(&rendered, Some("message")).unwrap(),
+            direct
+        );
+        let msgpack = socketioxide_parser_msgpack::MsgPackParser;
+        let direct = msgpack.encode_value(&message, Some("message")).unwrap();
+        let rendered = Rendered::new(&message, Parser::Msgpack).unwrap();
+        assert_eq!(
+            msgpack.encode_value(&rendered, Some("message")).unwrap(),
+            direct
         );
     }
 

@@ -9,7 +9,8 @@ use chat_proto::message::v1::{
     Attachment, GetByClientIdRequest, Message, PostMessageRequest, PostMessageResponse,
 };
 use futures::future::try_join_all;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 
 use crate::error::Error;
@@ -20,7 +21,7 @@ use super::fanout::{notify_user, to_room};
 use super::input::Input;
 use super::membership::member_key;
 use super::mentions;
-use super::payload::MessageJson;
+use super::payload::{MessageJson, Rendered};
 use super::rooms::RoomName;
 
 /// The most attachments one message may carry.
@@ -64,7 +65,16 @@ fn draft<R: AsRef<str>>(data: &Value, max_chars: usize, joined: &[R]) -> Result<
     })
 }
 
-pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
+/// The ack of a stored message, `{ "ok": true, "message": … }`, with the
+/// message serialised once for the room's broadcast (both namespaces) and
+/// this ack alike: serialising it each time was three times a send.
+#[derive(Serialize)]
+pub struct Sent {
+    ok: bool,
+    message: Rendered,
+}
+
+pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome<Sent> {
     let app = &cx.st.app;
     let Draft {
         content,
@@ -81,8 +91,12 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let links = cx.links();
     let resend = async |stored: Message| {
         let message = links.message(stored.clone());
-        deliver_if_lost(&cx, &room, &key, &stored, &message).await;
-        Ok(json!({ "ok": true, "message": message }))
+        let rendered = Rendered::new(&message, app.config.parser)?;
+        deliver_if_lost(&cx, &room, &key, &stored, &message, &rendered).await;
+        Ok(Sent {
+            ok: true,
+            message: rendered,
+        })
     };
     // 3. A resend of a stored clientId answers with the stored message. Most
     // sends are not resends, so the common path does not ask first: the
@@ -127,13 +141,24 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         return resend(stored).await;
     }
     let message = links.message(stored);
-    broadcast(&cx, &room, &key, &message).await;
-    Ok(json!({ "ok": true, "message": message }))
+    let rendered = Rendered::new(&message, app.config.parser)?;
+    broadcast(&cx, &room, &key, &message, &rendered).await;
+    Ok(Sent {
+        ok: true,
+        message: rendered,
+    })
 }
 
 /// The room's `message`, the notifications, and the mark saying both went.
-async fn broadcast<A: Adapter>(cx: &Cx<A>, room: &RoomName, key: &str, message: &MessageJson) {
-    to_room(&cx.io, key, "message", message).await;
+/// `rendered` is `message`, serialised once.
+async fn broadcast<A: Adapter>(
+    cx: &Cx<A>,
+    room: &RoomName,
+    key: &str,
+    message: &MessageJson,
+    rendered: &Rendered,
+) {
+    to_room(&cx.io, key, "message", rendered).await;
     notify(cx, room, &message.id, &message.content).await;
     cx.st.delivered.mark(&message.id).await;
 }
@@ -146,6 +171,7 @@ async fn deliver_if_lost<A: Adapter>(
     key: &str,
     stored: &Message,
     message: &MessageJson,
+    rendered: &Rendered,
 ) {
     let age_ms = stored
         .timestamp
@@ -156,7 +182,7 @@ async fn deliver_if_lost<A: Adapter>(
         return;
     }
     tracing::info!(id = %stored.id, "a resend found a message that may never have been broadcast: broadcasting it");
-    broadcast(cx, room, key, message).await;
+    broadcast(cx, room, key, message, rendered).await;
 }
 
 async fn post<A: Adapter>(
@@ -264,7 +290,7 @@ async fn current_avatar<A: Adapter>(cx: &Cx<A>) -> Result<Option<String>, Error>
 /// user is notified.
 async fn notify<A: Adapter>(cx: &Cx<A>, room: &RoomName, message_id: &str, content: &str) {
     let note = |kind: &str| {
-        json!({
+        serde_json::json!({
             "type": kind,
             "room": room.name(),
             "messageId": message_id,

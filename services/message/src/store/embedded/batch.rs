@@ -1,6 +1,7 @@
 //! Group commit for sends: one thread takes every insert waiting for the
 //! writer and stores them in one transaction, each inside a savepoint of
-//! its own, then answers each caller only after that transaction commits.
+//! its own when there are several, then answers each caller only after that
+//! transaction commits.
 //!
 //! Why: every commit makes FTS5 flush its pending terms into a new index
 //! segment, which later merges must fold back in. Committed one by one,
@@ -108,8 +109,9 @@ fn stopped() -> Error {
     Error::Unavailable("the message store is shutting down".into())
 }
 
-/// One transaction for the whole batch, a savepoint for each insert.
-/// Returns how many rows it stored.
+/// One transaction for the whole batch, a savepoint for each insert (a
+/// batch of one needs none: its transaction is its savepoint). Returns how
+/// many rows it stored.
 fn store(
     conns: &Connections,
     insert: fn(&Connection, Message) -> Result<(Message, bool)>,
@@ -117,16 +119,22 @@ fn store(
 ) -> usize {
     let mut replies = Vec::with_capacity(batch.len());
     let committed = conns.write(|conn| {
-        let mut tx = conn.transaction()?;
+        control(conn, "BEGIN")?;
+        let _open = RollbackUnlessDone(conn);
+        let alone = batch.len() == 1;
         for (message, reply) in batch {
-            let outcome = tx.savepoint().map_err(Error::from).and_then(|sp| {
-                let outcome = insert(&sp, message)?;
-                sp.commit()?;
-                Ok(outcome)
-            });
+            let outcome = if alone {
+                insert(conn, message)
+            } else {
+                in_savepoint(conn, insert, message)?
+            };
             replies.push((reply, outcome));
         }
-        tx.commit()?;
+        if replies.iter().all(|(_, outcome)| outcome.is_err()) {
+            // Nothing to keep; `_open` rolls back.
+            return Ok(());
+        }
+        control(conn, "COMMIT")?;
         Ok(())
     });
     let stored = match &committed {
@@ -151,6 +159,49 @@ fn store(
         tracing::error!(error = %e, "a batch of sends failed to commit");
     }
     stored
+}
+
+/// Transaction control from the connection's statement cache: rusqlite's
+/// `transaction()` and `savepoint()` parse `BEGIN`, `COMMIT` and the
+/// savepoint statements anew on every call, a few thousand instructions
+/// each, several times a send (callgrind, bench/README.md).
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+/// Rolls back whatever transaction is still open when dropped: after an
+/// error, a failed `COMMIT`, or a panic in `insert`, so the writer is never
+/// left inside a transaction.
+struct RollbackUnlessDone<'c>(&'c Connection);
+
+impl Drop for RollbackUnlessDone<'_> {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit()
+            && let Err(e) = self.0.execute_batch("ROLLBACK")
+        {
+            tracing::error!(error = %e, "could not roll back a batch of sends");
+        }
+    }
+}
+
+/// `insert` inside a savepoint of its own: its failure undoes its own
+/// writes only. The outer error means the savepoint could not be undone,
+/// which fails the whole batch.
+fn in_savepoint(
+    conn: &Connection,
+    insert: fn(&Connection, Message) -> Result<(Message, bool)>,
+    message: Message,
+) -> Result<Result<(Message, bool)>> {
+    control(conn, "SAVEPOINT one_send")?;
+    let outcome = insert(conn, message).and_then(|stored| {
+        control(conn, "RELEASE one_send")?;
+        Ok(stored)
+    });
+    if outcome.is_err() {
+        control(conn, "ROLLBACK TO one_send")?;
+        control(conn, "RELEASE one_send")?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -257,6 +308,18 @@ mod tests {
         }
         let expected: Vec<String> = ids.into_iter().filter(|id| id != "boom").collect();
         assert_eq!(stored(&conns), expected);
+    }
+
+    #[tokio::test]
+    async fn a_lone_failed_insert_leaves_nothing_and_the_writer_goes_on() {
+        let (_dir, conns, inserter) = open();
+        // Alone in its batch: no savepoint, its transaction is rolled back.
+        let err = inserter.insert(message("boom")).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        assert!(stored(&conns).is_empty(), "the row it wrote is gone");
+        inserter.insert(message("after")).await.unwrap();
+        assert_eq!(stored(&conns), vec!["after".to_string()]);
+        assert!(conns.write(|c| Ok(c.is_autocommit())).unwrap());
     }
 
     #[tokio::test]
