@@ -8,7 +8,9 @@
 //! that flush and the merges were about 30 % of a send's instructions (callgrind, see
 //! bench/README.md); under load, a batch pays it once for many sends. A
 //! lone send waits for no one: the thread takes what is queued the moment
-//! it is free, one message or many.
+//! it is free, one message or many. Only when sends keep coming (one
+//! arrived within [`BUSY_GAP`] of the last commit) does a batch wait up to
+//! [`LINGER`] for company, so one commit's WAL pages carry several sends.
 //!
 //! Between batches the same thread does the store's deferred work (the
 //! search index catch-up, `fts`), so that work never races a send for the
@@ -23,7 +25,7 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -35,6 +37,18 @@ use crate::model::Message;
 /// The most inserts one transaction holds: bounds how long a batch keeps
 /// the writer from the other writes (edits, reactions, read positions).
 const MAX_BATCH: usize = 128;
+
+/// Under load, how long a batch waits for more sends before it commits.
+/// Each commit writes every page it touched to the WAL (4 KiB frames, and
+/// the message table and its indexes are several pages even for one row):
+/// at 2,000 sends/s, committed one by one, that was 40 MB of WAL a second,
+/// so frequent checkpoints whose fsyncs stalled the writer and set the
+/// ramp's p99 (bench/README.md). A few sends a commit share those pages.
+const LINGER: Duration = Duration::from_millis(1);
+
+/// "Under load": the send that opens a batch came this soon after the last
+/// commit. A lone send (a quiet room, a test) never lingers.
+const BUSY_GAP: Duration = Duration::from_millis(2);
 
 type Reply = oneshot::Sender<Result<(Message, bool)>>;
 
@@ -68,6 +82,7 @@ impl Inserter {
         std::thread::Builder::new()
             .name("sqlite-inserts".into())
             .spawn(move || {
+                let mut last_commit = None;
                 loop {
                     let next = match deferred.due_in() {
                         None => queued.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -82,13 +97,16 @@ impl Inserter {
                         Err(RecvTimeoutError::Disconnected) => break,
                     };
                     let mut batch = vec![first];
+                    let until = Instant::now() + linger(last_commit);
                     while batch.len() < MAX_BATCH {
-                        match queued.try_recv() {
+                        let wait = until.saturating_duration_since(Instant::now());
+                        match queued.recv_timeout(wait) {
                             Ok(next) => batch.push(next),
                             Err(_) => break,
                         }
                     }
                     deferred.stored(store(&conns, insert, batch));
+                    last_commit = Some(Instant::now());
                     if deferred.due_in() == Some(Duration::ZERO) {
                         deferred.run(&conns);
                     }
@@ -159,6 +177,15 @@ fn store(
         tracing::error!(error = %e, "a batch of sends failed to commit");
     }
     stored
+}
+
+/// How long a batch opened now waits for more sends, given when the last
+/// batch committed.
+fn linger(last_commit: Option<Instant>) -> Duration {
+    match last_commit {
+        Some(at) if at.elapsed() < BUSY_GAP => LINGER,
+        _ => Duration::ZERO,
+    }
 }
 
 /// Transaction control from the connection's statement cache: rusqlite's
@@ -308,6 +335,14 @@ mod tests {
         }
         let expected: Vec<String> = ids.into_iter().filter(|id| id != "boom").collect();
         assert_eq!(stored(&conns), expected);
+    }
+
+    #[test]
+    fn only_a_send_hard_on_the_last_commit_lingers() {
+        assert_eq!(linger(None), Duration::ZERO, "the first send");
+        assert_eq!(linger(Some(Instant::now())), LINGER);
+        let quiet = Instant::now().checked_sub(BUSY_GAP * 2);
+        assert_eq!(linger(quiet), Duration::ZERO, "after a pause");
     }
 
     #[tokio::test]
