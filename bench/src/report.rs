@@ -123,8 +123,9 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
         ),
         (
             "idle: server RSS per connection (KiB)".into(),
+            // Issue 17's target: half the reference's memory per socket.
             Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.kib_per_connection)),
-            Some(Target::RatioAtMost(1.0)),
+            Some(Target::RatioAtMost(0.5)),
         ),
         (
             "idle: marginal RSS per connection (KiB)".into(),
