@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
 
+use crate::config::Parser;
 use crate::error::Error;
 
 use super::delivered;
@@ -74,6 +75,27 @@ pub struct Sent {
     message: Rendered,
 }
 
+/// A stored message on its way out: as clients see it, and serialised once
+/// for the room's broadcast and the ack.
+struct Outgoing {
+    message: MessageJson,
+    rendered: Rendered,
+}
+
+impl Outgoing {
+    fn new(message: MessageJson, parser: Parser) -> Result<Self, Error> {
+        let rendered = Rendered::new(&message, parser)?;
+        Ok(Self { message, rendered })
+    }
+
+    fn ack(self) -> Sent {
+        Sent {
+            ok: true,
+            message: self.rendered,
+        }
+    }
+}
+
 pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome<Sent> {
     let app = &cx.st.app;
     let Draft {
@@ -90,13 +112,9 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome<Sent> {
     )?;
     let links = cx.links();
     let resend = async |stored: Message| {
-        let message = links.message(stored.clone());
-        let rendered = Rendered::new(&message, app.config.parser)?;
-        deliver_if_lost(&cx, &room, &key, &stored, &message, &rendered).await;
-        Ok(Sent {
-            ok: true,
-            message: rendered,
-        })
+        let out = Outgoing::new(links.message(stored.clone()), app.config.parser)?;
+        deliver_if_lost(&cx, &room, &key, &stored, &out).await;
+        Ok(out.ack())
     };
     // 3. A resend of a stored clientId answers with the stored message. Most
     // sends are not resends, so the common path does not ask first: the
@@ -140,27 +158,16 @@ pub async fn send_message<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome<Sent> {
         cx.st.limits.refund_message(token).await;
         return resend(stored).await;
     }
-    let message = links.message(stored);
-    let rendered = Rendered::new(&message, app.config.parser)?;
-    broadcast(&cx, &room, &key, &message, &rendered).await;
-    Ok(Sent {
-        ok: true,
-        message: rendered,
-    })
+    let out = Outgoing::new(links.message(stored), app.config.parser)?;
+    broadcast(&cx, &room, &key, &out).await;
+    Ok(out.ack())
 }
 
 /// The room's `message`, the notifications, and the mark saying both went.
-/// `rendered` is `message`, serialised once.
-async fn broadcast<A: Adapter>(
-    cx: &Cx<A>,
-    room: &RoomName,
-    key: &str,
-    message: &MessageJson,
-    rendered: &Rendered,
-) {
-    to_room(&cx.io, key, "message", rendered).await;
-    notify(cx, room, &message.id, &message.content).await;
-    cx.st.delivered.mark(&message.id).await;
+async fn broadcast<A: Adapter>(cx: &Cx<A>, room: &RoomName, key: &str, out: &Outgoing) {
+    to_room(&cx.io, key, "message", &out.rendered).await;
+    notify(cx, room, &out.message.id, &out.message.content).await;
+    cx.st.delivered.mark(&out.message.id).await;
 }
 
 /// A resend found `stored`: broadcast it when it is recent and no node
@@ -170,8 +177,7 @@ async fn deliver_if_lost<A: Adapter>(
     room: &RoomName,
     key: &str,
     stored: &Message,
-    message: &MessageJson,
-    rendered: &Rendered,
+    out: &Outgoing,
 ) {
     let age_ms = stored
         .timestamp
@@ -182,7 +188,7 @@ async fn deliver_if_lost<A: Adapter>(
         return;
     }
     tracing::info!(id = %stored.id, "a resend found a message that may never have been broadcast: broadcasting it");
-    broadcast(cx, room, key, message, rendered).await;
+    broadcast(cx, room, key, out).await;
 }
 
 async fn post<A: Adapter>(
