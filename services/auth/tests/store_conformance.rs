@@ -432,14 +432,16 @@ fn password_hash_replaced(s: Arc<dyn Store>) -> BoxFuture<'static, ()> {
 fn signing_key_keeps_the_first(s: Arc<dyn Store>) -> BoxFuture<'static, ()> {
     Box::pin(async move {
         let first = key("first");
+        assert_eq!(s.signing_keys().await.unwrap(), vec![]);
         assert_eq!(
             s.signing_keys_get_or_init(&first).await.unwrap(),
             vec![first.clone()]
         );
         assert_eq!(
             s.signing_keys_get_or_init(&key("second")).await.unwrap(),
-            vec![first]
+            vec![first.clone()]
         );
+        assert_eq!(s.signing_keys().await.unwrap(), vec![first]);
     })
 }
 
@@ -453,6 +455,10 @@ fn signing_key_rotation_keeps_the_previous(s: Arc<dyn Store>) -> BoxFuture<'stat
         );
         assert_eq!(
             s.rotate_signing_key(&k3).await.unwrap(),
+            vec![k3.clone(), k2.clone()]
+        );
+        assert_eq!(
+            s.signing_keys().await.unwrap(),
             vec![k3.clone(), k2.clone()]
         );
         assert_eq!(

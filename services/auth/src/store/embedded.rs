@@ -168,8 +168,8 @@ fn end_in(
     Ok(ended)
 }
 
-fn keys_in(tx: &rusqlite::Transaction<'_>) -> Result<Vec<SigningKeyRecord>, Error> {
-    let mut stmt = tx.prepare_cached(
+fn keys_in(c: &Connection) -> Result<Vec<SigningKeyRecord>, Error> {
+    let mut stmt = c.prepare_cached(
         "SELECT key_id, private_key_pem, created_at FROM signing_keys
          WHERE slot IN (?1, ?2) ORDER BY slot = ?1 DESC",
     )?;
@@ -486,6 +486,10 @@ impl Store for EmbeddedStore {
             Ok(ended)
         })
         .await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, Error> {
+        self.call(|c| keys_in(c)).await
     }
 
     async fn signing_keys_get_or_init(

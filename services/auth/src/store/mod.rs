@@ -165,6 +165,11 @@ pub trait Store: Send + Sync {
         now_ms: i64,
     ) -> Result<Vec<SessionRecord>, Error>;
 
+    /// The live signing keys, current first; none before the first
+    /// [`Store::signing_keys_get_or_init`]. A read: what a running service
+    /// polls to pick up a rotation made elsewhere.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, Error>;
+
     /// The live signing keys, current first. Stores `candidate` as the
     /// current key when there is none (insert-if-absent, so replicas
     /// starting together agree).

@@ -453,6 +453,10 @@ impl Store for MongoStore {
         self.end_all(filter, reason::EXPIRED, now_ms).await
     }
 
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, Error> {
+        self.keys().await
+    }
+
     async fn signing_keys_get_or_init(
         &self,
         candidate: &SigningKeyRecord,
