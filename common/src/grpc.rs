@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -52,6 +53,10 @@ pub struct Options {
     pub verifier: Verifier,
     /// The port's TLS identity and the CA that makes a caller the platform.
     pub credentials: Credentials,
+    /// Cancelled once `shutdown` resolves, so that streams which would
+    /// otherwise never end (the message service's `PostMessages`) finish
+    /// what they read and close, rather than hold the stop for the grace.
+    pub stopping: CancellationToken,
 }
 
 /// How often the probe runs, and how long one run may take before it
@@ -174,6 +179,7 @@ impl GrpcServer {
             .clone()
             .map(|probe| tokio::spawn(follow(probe, reporter.clone(), names.clone())));
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let streams_stop = options.stopping.clone();
         let stopping = async move {
             shutdown.await;
             if let Some(prober) = prober {
@@ -183,6 +189,7 @@ impl GrpcServer {
             // counting on this process while it finishes what it has.
             set_all(&reporter, &names, ServingStatus::NotServing).await;
             tracing::info!("stopping: NOT_SERVING; finishing the calls in flight");
+            streams_stop.cancel();
             let _ = signalled.send(());
         };
         let incoming = crate::tls::incoming(listener, tls, options.credentials.require_tls);

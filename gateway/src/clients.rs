@@ -16,12 +16,15 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::config::Config;
 use crate::error::Error;
 use crate::health::HealthChecks;
+use crate::posts::Posts;
 
 /// Cheap to clone: tonic channels are handles onto one connection pool.
 #[derive(Clone)]
 pub struct Clients {
     pub auth: AuthServiceClient<GrpcChannel>,
     pub message: MessageServiceClient<GrpcChannel>,
+    /// Sends, over one `PostMessages` stream (see [`Posts`]).
+    pub posts: Posts,
     /// Rooms and memberships, served by the message service process.
     pub rooms: RoomServiceClient<GrpcChannel>,
     /// Unary media calls (metadata, delete), bounded by the gRPC timeout.
@@ -72,6 +75,10 @@ fn endpoint(
 pub struct Channels {
     pub auth: GrpcChannel,
     pub message: GrpcChannel,
+    /// The message service without the per-call timeout, for the
+    /// `PostMessages` stream; each send on it is bounded by `timeout`.
+    pub message_stream: GrpcChannel,
+    pub timeout: Duration,
     pub media: GrpcChannel,
     /// Media without the per-call timeout (see [`Clients::media_stream`]).
     pub media_stream: GrpcChannel,
@@ -89,6 +96,8 @@ impl Clients {
         Ok(Self::over(Channels {
             auth: lazy(&config.auth_url, Some(t))?,
             message: lazy(&config.message_url, Some(t))?,
+            message_stream: lazy(&config.message_url, None)?,
+            timeout: t,
             media: lazy(&config.media_url, Some(t))?,
             media_stream: lazy(&config.media_url, None)?,
         }))
@@ -100,12 +109,15 @@ impl Clients {
         let Channels {
             auth,
             message,
+            message_stream,
+            timeout,
             media,
             media_stream,
         } = channels;
         Self {
             auth: AuthServiceClient::new(auth.clone()),
             message: MessageServiceClient::new(message.clone()),
+            posts: Posts::new(message_stream, timeout),
             rooms: RoomServiceClient::new(message.clone()),
             media: MediaServiceClient::new(media.clone()),
             media_stream: MediaServiceClient::new(media_stream)

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod health;
 pub mod http;
+pub mod posts;
 pub mod revocations;
 pub mod session_sync;
 pub mod socket;

@@ -146,6 +146,8 @@ impl System {
         let clients = chat_gateway::clients::Clients::over(chat_gateway::clients::Channels {
             auth: auth.in_process(Some(t)),
             message: message.in_process(Some(t)),
+            message_stream: message.in_process(None),
+            timeout: t,
             media: media.in_process(Some(t)),
             media_stream: media.in_process(None),
         });

@@ -204,9 +204,8 @@ async fn post<A: Adapter>(
         .st
         .app
         .clients
-        .message
-        .clone()
-        .post_message(PostMessageRequest {
+        .posts
+        .post(PostMessageRequest {
             room,
             sender: cx.me.username.clone(),
             content,
@@ -216,7 +215,7 @@ async fn post<A: Adapter>(
             reply_to,
         })
         .await?;
-    Ok(posted.into_inner())
+    Ok(posted)
 }
 
 /// The message `client_id` stored for this sender, if any.

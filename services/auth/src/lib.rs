@@ -107,6 +107,7 @@ pub async fn server(config: &Config) -> Result<chat_common::grpc::GrpcServer, Er
             grace: config.shutdown_grace,
             verifier,
             credentials: config.grpc.clone(),
+            ..Default::default()
         },
     )
     .await)

@@ -83,6 +83,7 @@ pub async fn server_with(
         grace: config.shutdown_grace,
         verifier,
         credentials: config.grpc.clone(),
+        ..Default::default()
     };
     Ok(
         chat_common::grpc::GrpcServer::new(&[SERVICE_NAME], routes, options)

@@ -3,24 +3,92 @@
 //! (never from the body alone); a user calling directly reaches only the
 //! rooms they are a member of, as through the gateway.
 
+use std::pin::Pin;
+use std::sync::Arc;
+
 use chat_common::caller::Caller;
 use chat_common::time::millis_to_timestamp;
 use chat_proto::message::v1 as pb;
+use futures::future::ready;
+use futures::{Stream, StreamExt};
 use pb::message_service_server::MessageService;
-use tonic::{Request, Response, Status};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::model::{Attachment, Message, Reaction};
 use crate::rooms::Rooms;
 use crate::service::{Messages, NewPost};
 
+/// Cheap to clone: each `PostMessages` stream holds one.
+#[derive(Clone)]
 pub struct MessageGrpc {
-    messages: Messages,
-    rooms: Rooms,
+    messages: Arc<Messages>,
+    rooms: Arc<Rooms>,
+    /// Ends the `PostMessages` streams when the server begins to stop.
+    stopping: CancellationToken,
 }
 
+/// Sends of one `PostMessages` stream worked on at once (the proto says
+/// so): beyond it the stream is not read, and HTTP/2 flow control holds
+/// the caller back, so one caller cannot queue unbounded work.
+const STREAM_IN_FLIGHT: usize = 256;
+
 impl MessageGrpc {
-    pub fn new(messages: Messages, rooms: Rooms) -> MessageGrpc {
-        MessageGrpc { messages, rooms }
+    pub fn new(messages: Messages, rooms: Rooms, stopping: CancellationToken) -> MessageGrpc {
+        MessageGrpc {
+            messages: Arc::new(messages),
+            rooms: Arc::new(rooms),
+            stopping,
+        }
+    }
+
+    /// One send, for `PostMessage` and each item of `PostMessages`.
+    async fn post(
+        &self,
+        caller: &Caller,
+        mut r: pb::PostMessageRequest,
+    ) -> Result<pb::PostMessageResponse, Status> {
+        r.sender = caller.username("sender", &r.sender)?;
+        self.member(caller, &r.room).await?;
+        let (message, created) = self
+            .messages
+            .post(NewPost {
+                room: r.room,
+                sender: r.sender,
+                content: r.content,
+                client_id: r.client_id,
+                avatar_media_id: r.avatar_media_id,
+                attachments: r.attachments.into_iter().map(attachment_from_pb).collect(),
+                reply_to: r.reply_to,
+            })
+            .await?;
+        Ok(pb::PostMessageResponse {
+            message: Some(message_to_pb(message)),
+            created,
+        })
+    }
+
+    /// One item of a `PostMessages` stream, answered under its id.
+    async fn post_item(
+        &self,
+        caller: &Caller,
+        item: pb::PostMessagesRequest,
+    ) -> pb::PostMessagesResponse {
+        use pb::post_messages_response::Result as Answer;
+        let outcome = match item.post {
+            Some(post) => self.post(caller, post).await,
+            None => Err(Status::invalid_argument("`post` is required")),
+        };
+        pb::PostMessagesResponse {
+            id: item.id,
+            result: Some(match outcome {
+                Ok(posted) => Answer::Posted(posted),
+                Err(status) => Answer::Error(pb::PostError {
+                    code: status.code() as i32,
+                    message: status.message().to_owned(),
+                }),
+            }),
+        }
     }
 
     /// A user may touch only a room they are a member of. The platform (the
@@ -103,6 +171,8 @@ fn reaction_to_pb(r: Reaction) -> pb::Reaction {
     }
 }
 
+type Answers = Pin<Box<dyn Stream<Item = Result<pb::PostMessagesResponse, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl MessageService for MessageGrpc {
     async fn post_message(
@@ -110,25 +180,37 @@ impl MessageService for MessageGrpc {
         request: Request<pb::PostMessageRequest>,
     ) -> Result<Response<pb::PostMessageResponse>, Status> {
         let caller = Caller::of(&request)?;
-        let mut r = request.into_inner();
-        r.sender = caller.username("sender", &r.sender)?;
-        self.member(&caller, &r.room).await?;
-        let (message, created) = self
-            .messages
-            .post(NewPost {
-                room: r.room,
-                sender: r.sender,
-                content: r.content,
-                client_id: r.client_id,
-                avatar_media_id: r.avatar_media_id,
-                attachments: r.attachments.into_iter().map(attachment_from_pb).collect(),
-                reply_to: r.reply_to,
+        let posted = self.post(&caller, request.into_inner()).await?;
+        Ok(Response::new(posted))
+    }
+
+    type PostMessagesStream = Answers;
+
+    /// Reads until the caller closes, the stream breaks or the server
+    /// stops; whatever was read is answered before the stream ends.
+    async fn post_messages(
+        &self,
+        request: Request<Streaming<pb::PostMessagesRequest>>,
+    ) -> Result<Response<Answers>, Status> {
+        let caller = Caller::of(&request)?;
+        caller.platform_only("PostMessages")?;
+        let this = self.clone();
+        let answers = request
+            .into_inner()
+            .take_until(self.stopping.clone().cancelled_owned())
+            .take_while(|item| {
+                if let Err(e) = item {
+                    tracing::debug!(error = %e, "a PostMessages stream broke");
+                }
+                ready(item.is_ok())
             })
-            .await?;
-        Ok(Response::new(pb::PostMessageResponse {
-            message: Some(message_to_pb(message)),
-            created,
-        }))
+            .filter_map(|item| ready(item.ok()))
+            .map(move |item| {
+                let (this, caller) = (this.clone(), caller.clone());
+                async move { Ok(this.post_item(&caller, item).await) }
+            })
+            .buffer_unordered(STREAM_IN_FLIGHT);
+        Ok(Response::new(Box::pin(answers)))
     }
 
     async fn get_by_client_id(

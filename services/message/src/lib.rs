@@ -108,11 +108,13 @@ pub async fn server_with(
         grace: config.shutdown_grace,
         verifier,
         credentials: config.grpc.clone(),
+        stopping: Default::default(),
     };
     let rooms = rooms::grpc::RoomGrpc::new(rooms::Rooms::new(room_store.clone(), store.clone()));
     let service = grpc::MessageGrpc::new(
         Messages::new(store.clone(), limits),
         rooms::Rooms::new(room_store, store),
+        options.stopping.clone(),
     );
     let routes =
         Routes::new(MessageServiceServer::new(service)).add_service(RoomServiceServer::new(rooms));

@@ -357,3 +357,113 @@ async fn serve_returns_when_shutdown_resolves() {
     let ended = tokio::time::timeout(std::time::Duration::from_secs(10), s.task).await;
     assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
 }
+
+fn item(id: u64, post: pb::PostMessageRequest) -> pb::PostMessagesRequest {
+    pb::PostMessagesRequest {
+        id,
+        post: Some(post),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_of_sends_answers_each_by_its_id_and_goes_on_past_a_failed_one() {
+    use pb::post_messages_response::Result as Answer;
+    let mut s = start().await;
+    let dup = |content: &str| pb::PostMessageRequest {
+        client_id: Some("c-1".into()),
+        ..post("general", "alice", content)
+    };
+    let sends = [
+        item(7, dup("first")),
+        item(8, post("general", "bob", "far too long for ten")),
+        item(9, post("general", "bob", "third")),
+        pb::PostMessagesRequest { id: 10, post: None },
+        item(11, dup("again")),
+    ];
+    // Each send waits for the previous answer, so the order of the
+    // answers (free in general) is known here.
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let mut answers = s
+        .client
+        .post_messages(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got = Vec::new();
+    for send in sends {
+        tx.send(send).await.unwrap();
+        got.push(answers.message().await.unwrap().unwrap());
+    }
+    drop(tx);
+    assert!(
+        answers.message().await.unwrap().is_none(),
+        "closing the sends ends the answers"
+    );
+
+    assert_eq!(
+        got.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [7, 8, 9, 10, 11]
+    );
+    let posted = |i: usize| match &got[i].result {
+        Some(Answer::Posted(p)) => p.clone(),
+        other => panic!("answer {i}: {other:?}"),
+    };
+    let failed = |i: usize| match &got[i].result {
+        Some(Answer::Error(e)) => Code::from(e.code),
+        other => panic!("answer {i}: {other:?}"),
+    };
+    let first = posted(0);
+    assert!(first.created);
+    assert_eq!(failed(1), Code::InvalidArgument);
+    assert!(posted(2).created);
+    assert_eq!(failed(3), Code::InvalidArgument);
+    let again = posted(4);
+    assert!(
+        !again.created,
+        "the client id was used: the first one comes back"
+    );
+    assert_eq!(again.message, first.message);
+
+    let page = s
+        .client
+        .list_messages(list("general", None, None, 10))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages;
+    let contents: Vec<&str> = page.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["first", "third"], "nothing of the failed sends");
+}
+
+#[tokio::test]
+async fn a_stopping_server_answers_what_it_read_then_ends_the_stream() {
+    use std::time::{Duration, Instant};
+    let mut s = start().await;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut answers = s
+        .client
+        .post_messages(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    tx.send(item(1, post("general", "alice", "before")))
+        .await
+        .unwrap();
+    assert_eq!(answers.message().await.unwrap().unwrap().id, 1);
+
+    // The caller keeps its side open; the stop must not wait for it (the
+    // grace is 10 s).
+    let began = Instant::now();
+    s.stop.send(()).unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(5), answers.message())
+        .await
+        .expect("the stream ends when the server stops");
+    assert!(matches!(end, Ok(None)), "{end:?}");
+    tokio::time::timeout(Duration::from_secs(5), s.task)
+        .await
+        .expect("the server stops without waiting out the grace")
+        .unwrap()
+        .unwrap();
+    assert!(began.elapsed() < Duration::from_secs(5));
+    drop(tx);
+}

@@ -167,6 +167,17 @@ async fn users_call_directly_as_themselves_only() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+
+    // The sends stream is the platform's alone: a user posts one by one.
+    let one = pb::PostMessagesRequest {
+        id: 1,
+        post: Some(post("general", "", "streamed", &alice).into_inner()),
+    };
+    let err = messages
+        .post_messages(bearer(tokio_stream::iter([one]), &alice.access_token).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
 }
 
 #[tokio::test]
