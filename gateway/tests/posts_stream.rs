@@ -36,6 +36,16 @@ async fn serve(grpc: &Credentials, data_dir: &Path, listener: TcpListener) -> Se
     Service { stop, task }
 }
 
+/// A fresh data directory, a platform credential and a port.
+async fn ready() -> (tempfile::TempDir, Credentials, TcpListener) {
+    let dir = tempfile::tempdir().unwrap();
+    let grpc = chat_common::certs::generate(&chat_common::certs::default_names())
+        .unwrap()
+        .credentials();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (dir, grpc, listener)
+}
+
 fn posts(grpc: &Credentials, addr: SocketAddr) -> Posts {
     let channel = grpc
         .endpoint(&format!("http://{addr}"))
@@ -56,11 +66,7 @@ fn send(n: usize) -> PostMessageRequest {
 
 #[tokio::test]
 async fn concurrent_sends_on_one_stream_each_get_their_own_answer() {
-    let dir = tempfile::tempdir().unwrap();
-    let grpc = chat_common::certs::generate(&chat_common::certs::default_names())
-        .unwrap()
-        .credentials();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (dir, grpc, listener) = ready().await;
     let addr = listener.local_addr().unwrap();
     let _service = serve(&grpc, dir.path(), listener).await;
     let posts = posts(&grpc, addr);
@@ -91,11 +97,7 @@ async fn concurrent_sends_on_one_stream_each_get_their_own_answer() {
 
 #[tokio::test]
 async fn a_service_that_stops_and_comes_back_is_used_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let grpc = chat_common::certs::generate(&chat_common::certs::default_names())
-        .unwrap()
-        .credentials();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (dir, grpc, listener) = ready().await;
     let addr = listener.local_addr().unwrap();
     let first = serve(&grpc, dir.path(), listener).await;
     let posts = posts(&grpc, addr);

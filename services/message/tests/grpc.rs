@@ -365,6 +365,23 @@ fn item(id: u64, post: pb::PostMessageRequest) -> pb::PostMessagesRequest {
     }
 }
 
+/// A `PostMessages` stream: where to write the sends, where the answers come.
+async fn open_stream(
+    s: &mut support::Server,
+) -> (
+    tokio::sync::mpsc::Sender<pb::PostMessagesRequest>,
+    tonic::Streaming<pb::PostMessagesResponse>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let answers = s
+        .client
+        .post_messages(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    (tx, answers)
+}
+
 #[tokio::test]
 async fn a_stream_of_sends_answers_each_by_its_id_and_goes_on_past_a_failed_one() {
     use pb::post_messages_response::Result as Answer;
@@ -382,13 +399,7 @@ async fn a_stream_of_sends_answers_each_by_its_id_and_goes_on_past_a_failed_one(
     ];
     // Each send waits for the previous answer, so the order of the
     // answers (free in general) is known here.
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    let mut answers = s
-        .client
-        .post_messages(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut answers) = open_stream(&mut s).await;
     let mut got = Vec::new();
     for send in sends {
         tx.send(send).await.unwrap();
@@ -439,13 +450,7 @@ async fn a_stream_of_sends_answers_each_by_its_id_and_goes_on_past_a_failed_one(
 async fn a_stopping_server_answers_what_it_read_then_ends_the_stream() {
     use std::time::{Duration, Instant};
     let mut s = start().await;
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let mut answers = s
-        .client
-        .post_messages(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut answers) = open_stream(&mut s).await;
     tx.send(item(1, post("general", "alice", "before")))
         .await
         .unwrap();
