@@ -35,11 +35,27 @@ function tail(file, lines = 40) {
   }
 }
 
-/** Resolves when `port` accepts a TCP connection, or rejects at `deadline`. */
-async function waitListening(port, deadline, what, proc) {
+/** Why `proc` stopped during start-up; `addrInUse` when its port was taken. */
+function startFailed(what, proc) {
+  const err = new Error(`${what} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`);
+  err.addrInUse = /Address already in use/.test(proc.output());
+  return err;
+}
+
+/** What our binaries log once they listen on `port`. */
+const listeningOn = (port) => `listening addr=127.0.0.1:${port}`;
+
+/**
+ * Resolves when `port` accepts a TCP connection and `proc` has logged
+ * `saysListening` (by default what our binaries log): a port picked free a
+ * moment ago may meanwhile belong to a process of another test file, and
+ * its connection alone must not pass for ours. Rejects at `deadline`.
+ */
+async function waitListening(port, deadline, what, proc, saysListening = listeningOn(port)) {
   while (Date.now() < deadline) {
-    if (proc.exited) throw new Error(`${what} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`);
-    const ok = await new Promise((resolve) => {
+    if (proc.exited) throw startFailed(what, proc);
+    const ours = proc.output().includes(saysListening);
+    const ok = ours && await new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => { s.destroy(); resolve(true); });
       s.once('error', () => resolve(false));
@@ -48,6 +64,22 @@ async function waitListening(port, deadline, what, proc) {
     await sleep(50);
   }
   throw new Error(`${what} did not listen on ${port}; log ${proc.log}:\n${tail(proc.log)}`);
+}
+
+/**
+ * Runs `start(fresh)` until it does not fail for a taken port: with a new
+ * port (`fresh` true) on a first start, on the same port after a pause on
+ * a restart (the other processes know it).
+ */
+async function retryTakenPort(firstStart, start) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(firstStart);
+    } catch (err) {
+      if (attempt >= 5 || !err.addrInUse) throw err;
+      if (!firstStart) await sleep(500);
+    }
+  }
 }
 
 /** GET /healthz: {status, body}; status 0 when nothing answers. */
@@ -77,11 +109,30 @@ class Proc {
     const log = fs.openSync(logPath, 'a');
     this.name = name;
     this.log = logPath;
+    // The log is appended to across restarts: this start's output begins here.
+    this.logFrom = fs.fstatSync(log).size;
     this.exited = null;
     this.child = spawn(bin, args, { env, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     this.child.once('exit', (code, signal) => { this.exited = { code, signal }; });
     this.child.once('error', (err) => { this.exited = { error: err.message }; });
+  }
+
+  /** What this process wrote to its log so far. */
+  output() {
+    try {
+      const fd = fs.openSync(this.log, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        const buf = Buffer.alloc(Math.max(0, size - this.logFrom));
+        fs.readSync(fd, buf, 0, buf.length, this.logFrom);
+        return buf.toString('utf8');
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return '';
+    }
   }
 
   /** Sends `signal` and waits for the exit (SIGKILL after 5 s). */
@@ -143,32 +194,42 @@ class Cluster {
 
   async start() {
     this.makeCerts();
-    this.redisPort = await freePort();
-    await this.startRedis();
+    await retryTakenPort(true, async () => {
+      this.redisPort = await freePort();
+      await this.spawnRedis();
+    });
     for (const [bin, addrVar, urlVar] of SERVICES) {
-      const port = await freePort();
       const dataDir = path.join(this.dir, bin);
       fs.mkdirSync(dataDir, { recursive: true });
       // chat-auth starts first; the others fetch its keys as the platform.
       const auth = this.serviceUrls.AUTH_URL ? { AUTH_URL: this.serviceUrls.AUTH_URL } : {};
-      this.serviceSpecs[bin] = {
-        port,
-        env: { [addrVar]: `127.0.0.1:${port}`, DATA_DIR: dataDir, ...this.certEnv, ...auth, ...this.serviceEnv },
-      };
-      this.services.push(await this.startService(bin));
-      this.serviceUrls[urlVar] = `http://127.0.0.1:${port}`;
+      const proc = await retryTakenPort(true, async () => {
+        const port = await freePort();
+        this.serviceSpecs[bin] = {
+          port,
+          env: { [addrVar]: `127.0.0.1:${port}`, DATA_DIR: dataDir, ...this.certEnv, ...auth, ...this.serviceEnv },
+        };
+        return this.spawnService(bin);
+      });
+      this.services.push(proc);
+      this.serviceUrls[urlVar] = `http://127.0.0.1:${this.serviceSpecs[bin].port}`;
     }
     for (let i = 0; i < this.count; i += 1) await this.startGateway(i);
     return this;
   }
 
-  /** (Re)starts service `bin` (e.g. 'chat-message') on its port and data directory. */
+  /** Restarts service `bin` (e.g. 'chat-message') on its port and data directory. */
   async startService(bin) {
+    const p = await retryTakenPort(false, () => this.spawnService(bin));
+    const i = this.services.findIndex((s) => s.name === bin);
+    if (i >= 0) this.services[i] = p;
+    return p;
+  }
+
+  async spawnService(bin) {
     const { port, env } = this.serviceSpecs[bin];
     const p = this.spawn(bin, path.join(BIN_DIR, bin), [], env);
     await waitListening(port, Date.now() + START_TIMEOUT_MS, bin, p);
-    const i = this.services.findIndex((s) => s.name === bin);
-    if (i >= 0) this.services[i] = p;
     return p;
   }
 
@@ -181,13 +242,18 @@ class Cluster {
     return `redis://127.0.0.1:${this.redisPort}`;
   }
 
-  /** (Re)starts redis-server on the cluster's port, empty. */
+  /** Restarts redis-server on the cluster's port, empty. */
   async startRedis() {
+    await retryTakenPort(false, () => this.spawnRedis());
+  }
+
+  async spawnRedis() {
     const dir = path.join(this.dir, 'redis');
     fs.mkdirSync(dir, { recursive: true });
     this.redis = this.spawn('redis', REDIS_SERVER,
       ['--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {});
-    await waitListening(this.redisPort, Date.now() + 10000, 'redis-server', this.redis);
+    await waitListening(this.redisPort, Date.now() + 10000, 'redis-server', this.redis,
+      'Ready to accept connections');
   }
 
   /** Kills redis-server without warning (SIGKILL). */
@@ -195,7 +261,12 @@ class Cluster {
     await this.redis.stop('SIGKILL');
   }
 
+  /** (Re)starts gateway `i`, on a new port. */
   async startGateway(i) {
+    return retryTakenPort(true, () => this.spawnGateway(i));
+  }
+
+  async spawnGateway(i) {
     const port = await freePort();
     const env = {
       HOST: '127.0.0.1',
@@ -211,8 +282,8 @@ class Cluster {
     this.gateways[i] = gw;
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (proc.exited) throw new Error(`${gw.name} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`);
-      if ((await healthz(gw.url)).status === 200) return gw;
+      if (proc.exited) throw startFailed(gw.name, proc);
+      if (proc.output().includes(listeningOn(port)) && (await healthz(gw.url)).status === 200) return gw;
       await sleep(100);
     }
     throw new Error(`${gw.name} did not become healthy; log ${proc.log}:\n${tail(proc.log)}`);
