@@ -54,11 +54,7 @@ pub fn over_network(channel: Channel) -> GrpcChannel {
 /// the process, so it is the platform by construction, like a caller with
 /// the platform's client certificate on the network. The caller check still
 /// runs, so a user's `authorization` metadata is verified the same way.
-///
-/// `timeout` bounds each call as a network channel's timeout does, with the
-/// same error (`tonic::TimeoutExpired`, seen as `CANCELLED`); `None` for
-/// streams that may legitimately take long.
-pub fn in_process(routes: Routes, caller: CallerLayer, timeout: Option<Duration>) -> GrpcChannel {
+pub fn in_process(routes: Routes, caller: CallerLayer) -> GrpcChannel {
     let service = caller.layer(routes);
     BoxCloneSyncService::new(tower::service_fn(move |mut req: http::Request<Body>| {
         req.extensions_mut().insert(Peer {
@@ -67,13 +63,24 @@ pub fn in_process(routes: Routes, caller: CallerLayer, timeout: Option<Duration>
         });
         let call = service.clone().oneshot(req);
         async move {
-            let response: Result<http::Response<Body>, Infallible> = match timeout {
-                Some(limit) => tokio::time::timeout(limit, call)
-                    .await
-                    .map_err(|_| TransportError(tonic::TimeoutExpired(()).into()))?,
-                None => call.await,
-            };
+            let response: Result<http::Response<Body>, Infallible> = call.await;
             response.map_err(|never| match never {})
+        }
+    }))
+}
+
+/// `channel` with each call bounded by `limit` until its response begins,
+/// failing as tonic's own channel timeout does (`tonic::TimeoutExpired`,
+/// seen as `CANCELLED`). One connection then serves both the bounded unary
+/// calls and the streams that may legitimately last (uploads, the sends
+/// stream), instead of one connection for each kind.
+pub fn with_timeout(channel: GrpcChannel, limit: Duration) -> GrpcChannel {
+    BoxCloneSyncService::new(tower::service_fn(move |req: http::Request<Body>| {
+        let call = channel.clone().oneshot(req);
+        async move {
+            tokio::time::timeout(limit, call)
+                .await
+                .map_err(|_| TransportError(tonic::TimeoutExpired(()).into()))?
         }
     }))
 }
@@ -92,7 +99,7 @@ mod tests {
             .await;
         let routes = Routes::new(health);
         let caller = CallerLayer::new(crate::tokens::Verifier::default());
-        let mut client = HealthClient::new(in_process(routes, caller, None));
+        let mut client = HealthClient::new(in_process(routes, caller));
         let status = client
             .check(HealthCheckRequest {
                 service: "x".into(),
@@ -144,7 +151,34 @@ mod tests {
     #[tokio::test]
     async fn a_call_that_outlives_the_timeout_ends_as_on_a_network_channel() {
         let caller = CallerLayer::new(crate::tokens::Verifier::default());
-        let channel = in_process(Routes::new(Hangs), caller, Some(Duration::from_millis(100)));
+        let channel = with_timeout(
+            in_process(Routes::new(Hangs), caller),
+            Duration::from_millis(100),
+        );
+        let started = std::time::Instant::now();
+        let err = HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Cancelled, "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_network_call_to_a_peer_that_never_answers_ends_at_the_timeout() {
+        // Accepts the connection, then says nothing, as a frozen service.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let network = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_lazy();
+        let channel = with_timeout(over_network(network), Duration::from_millis(200));
         let started = std::time::Instant::now();
         let err = HealthClient::new(channel)
             .check(HealthCheckRequest::default())

@@ -144,11 +144,10 @@ impl GrpcServer {
 
     /// A client transport onto these routes within the process, as the
     /// platform (see [`crate::channel::in_process`]).
-    pub fn in_process(&self, timeout: Option<Duration>) -> GrpcChannel {
+    pub fn in_process(&self) -> GrpcChannel {
         crate::channel::in_process(
             self.routes.clone(),
             CallerLayer::new(self.options.verifier.clone()),
-            timeout,
         )
     }
 

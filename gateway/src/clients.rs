@@ -1,11 +1,12 @@
 //! gRPC clients for the services, with timeouts so a service that does not
 //! answer yields `UNAVAILABLE`, never a hang: over lazily connected network
 //! channels ([`Clients::new`]), or, in the one-process `chat`, straight into
-//! the services' routes ([`Clients::over`]).
+//! the services' routes ([`Clients::over`]). One connection per service
+//! carries both the bounded unary calls and the streams.
 
 use std::time::Duration;
 
-use chat_common::channel::{GrpcChannel, over_network};
+use chat_common::channel::{GrpcChannel, over_network, with_timeout};
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::media::v1::media_service_client::MediaServiceClient;
 use chat_proto::message::v1::message_service_client::MessageServiceClient;
@@ -48,14 +49,10 @@ const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// An endpoint for a service, over mutual TLS with the platform
-/// certificate when one is configured (`chat_common::credentials`).
-fn endpoint(
-    config: &Config,
-    url: &str,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
-) -> Result<Endpoint, Error> {
-    let ep = config
+/// certificate when one is configured (`chat_common::credentials`). No
+/// per-call timeout here: [`Clients::over`] bounds the unary calls.
+fn endpoint(config: &Config, url: &str, connect_timeout: Duration) -> Result<Endpoint, Error> {
+    Ok(config
         .grpc
         .endpoint(url)
         .map_err(Error::Config)?
@@ -63,43 +60,30 @@ fn endpoint(
         .tcp_nodelay(true)
         .http2_keep_alive_interval(KEEP_ALIVE_EVERY)
         .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
-        .keep_alive_while_idle(true);
-    Ok(match timeout {
-        Some(t) => ep.timeout(t),
-        None => ep,
-    })
+        .keep_alive_while_idle(true))
 }
 
-/// The transports to each service: what [`Clients::over`] builds the
-/// clients on.
+/// The transports to each service, without timeouts: what
+/// [`Clients::over`] builds the clients on.
 pub struct Channels {
     pub auth: GrpcChannel,
     pub message: GrpcChannel,
-    /// The message service without the per-call timeout, for the
-    /// `PostMessages` stream; each send on it is bounded by `timeout`.
-    pub message_stream: GrpcChannel,
-    pub timeout: Duration,
     pub media: GrpcChannel,
-    /// Media without the per-call timeout (see [`Clients::media_stream`]).
-    pub media_stream: GrpcChannel,
+    /// The bound on each unary call, and on each send of the sends stream.
+    pub timeout: Duration,
 }
 
 impl Clients {
     /// Clients over the network, to the services at the configured URLs.
     pub fn new(config: &Config) -> Result<Self, Error> {
         let t = config.grpc_timeout;
-        let lazy = |url: &str, timeout: Option<Duration>| {
-            Ok::<_, Error>(over_network(
-                endpoint(config, url, timeout, t)?.connect_lazy(),
-            ))
-        };
+        let lazy =
+            |url: &str| Ok::<_, Error>(over_network(endpoint(config, url, t)?.connect_lazy()));
         Ok(Self::over(Channels {
-            auth: lazy(&config.auth_url, Some(t))?,
-            message: lazy(&config.message_url, Some(t))?,
-            message_stream: lazy(&config.message_url, None)?,
+            auth: lazy(&config.auth_url)?,
+            message: lazy(&config.message_url)?,
+            media: lazy(&config.media_url)?,
             timeout: t,
-            media: lazy(&config.media_url, Some(t))?,
-            media_stream: lazy(&config.media_url, None)?,
         }))
     }
 
@@ -109,15 +93,20 @@ impl Clients {
         let Channels {
             auth,
             message,
-            message_stream,
-            timeout,
             media,
-            media_stream,
+            timeout,
         } = channels;
+        let media_stream = media.clone();
+        let posts = Posts::new(message.clone(), timeout);
+        let (auth, message, media) = (
+            with_timeout(auth, timeout),
+            with_timeout(message, timeout),
+            with_timeout(media, timeout),
+        );
         Self {
             auth: AuthServiceClient::new(auth.clone()),
             message: MessageServiceClient::new(message.clone()),
-            posts: Posts::new(message_stream, timeout),
+            posts,
             rooms: RoomServiceClient::new(message.clone()),
             media: MediaServiceClient::new(media.clone()),
             media_stream: MediaServiceClient::new(media_stream)

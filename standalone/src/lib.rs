@@ -142,14 +142,11 @@ impl System {
                     .map_err(failed("media"))
             },
         )?;
-        let t = gateway.grpc_timeout;
         let clients = chat_gateway::clients::Clients::over(chat_gateway::clients::Channels {
-            auth: auth.in_process(Some(t)),
-            message: message.in_process(Some(t)),
-            message_stream: message.in_process(None),
-            timeout: t,
-            media: media.in_process(Some(t)),
-            media_stream: media.in_process(None),
+            auth: auth.in_process(),
+            message: message.in_process(),
+            media: media.in_process(),
+            timeout: gateway.grpc_timeout,
         });
         let stop = || stop_services.clone().cancelled_owned();
         spawn(&mut tasks, "auth", auth.serve(auth_listener, stop()));
