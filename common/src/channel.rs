@@ -62,10 +62,7 @@ pub fn in_process(routes: Routes, caller: CallerLayer) -> GrpcChannel {
             platform: true,
         });
         let call = service.clone().oneshot(req);
-        async move {
-            let response: Result<http::Response<Body>, Infallible> = call.await;
-            response.map_err(|never| match never {})
-        }
+        async move { call.await.map_err(|never: Infallible| match never {}) }
     }))
 }
 

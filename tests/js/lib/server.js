@@ -31,6 +31,34 @@ function freePort() {
   });
 }
 
+/** What our binaries log once they listen on `port`. */
+const listeningOn = (port) => `listening addr=127.0.0.1:${port}`;
+
+/** A start-up failure; `addrInUse` when `output` says the port was taken. */
+function startError(message, output) {
+  const err = new Error(message);
+  err.addrInUse = /Address already in use/.test(output);
+  return err;
+}
+
+/**
+ * Runs `start()` until it does not fail for a taken port (at most 5
+ * times): a free port can be taken between `freePort()` and the bind, as
+ * test files run in parallel and every `chat` also binds OS-picked ports.
+ * A first start (`firstStart`) picks a new port itself on each try; a
+ * restart keeps its port, which others know, and waits a moment instead.
+ */
+async function retryTakenPort(firstStart, start) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 5 || !err.addrInUse) throw err;
+      if (!firstStart) await sleep(500);
+    }
+  }
+}
+
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -56,13 +84,10 @@ class ChatServer {
   }
 
   /**
-   * Spawns the binary and resolves once GET /healthz answers 200.
-   *
-   * A free port can be taken between `freePort()` and the server's bind:
-   * every `chat` also binds OS-picked ports for its gRPC services, and test
-   * files run in parallel. A start refused with "Address already in use"
-   * is tried again, on a new port the first time, on the same port (after
-   * a pause) on a restart, whose port is kept.
+   * Spawns the binary and resolves once it logged that it listens on its
+   * port and GET /healthz answers 200 (the log line, so that another test
+   * file's server on a port taken meanwhile does not pass for this one).
+   * A start refused for a taken port is tried again (`retryTakenPort`).
    */
   async start() {
     if (!fs.existsSync(CHAT_BIN)) {
@@ -70,15 +95,10 @@ class ChatServer {
         '`cargo build -p chat-standalone` or set CHAT_BIN');
     }
     const fresh = this.port === null;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.startOnce();
-      } catch (err) {
-        if (attempt >= 5 || !/Address already in use/.test(String(err.message))) throw err;
-        if (fresh) this.port = null;
-        else await sleep(500);
-      }
-    }
+    return retryTakenPort(fresh, () => {
+      if (fresh) this.port = null;
+      return this.startOnce();
+    });
   }
 
   async startOnce() {
@@ -109,9 +129,14 @@ class ChatServer {
     });
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
+      const output = fs.readFileSync(this.logPath, 'utf8');
       if (exited) {
-        throw new Error(`chat exited during start-up (${JSON.stringify(exited)}); ` +
-          `log ${this.logPath}:\n${tail(this.logPath)}`);
+        throw startError(`chat exited during start-up (${JSON.stringify(exited)}); ` +
+          `log ${this.logPath}:\n${tail(this.logPath)}`, output);
+      }
+      if (!output.includes(listeningOn(this.port))) {
+        await sleep(100);
+        continue;
       }
       try {
         const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
@@ -188,4 +213,6 @@ function serverForFile(name, env) {
   return server;
 }
 
-module.exports = { ChatServer, serverForFile, freePort, sleep, CHAT_BIN };
+module.exports = {
+  ChatServer, serverForFile, freePort, sleep, CHAT_BIN, listeningOn, startError, retryTakenPort,
+};

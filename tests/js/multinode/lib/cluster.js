@@ -13,7 +13,9 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { before, after } = require('node:test');
-const { freePort, sleep } = require('../../lib/server');
+const {
+  freePort, sleep, listeningOn, startError, retryTakenPort,
+} = require('../../lib/server');
 
 const TARGET_DIR = process.env.CARGO_TARGET_DIR || '/var/tmp/chat-target';
 const BIN_DIR = process.env.CHAT_BIN_DIR || path.join(TARGET_DIR, 'debug');
@@ -35,15 +37,10 @@ function tail(file, lines = 40) {
   }
 }
 
-/** Why `proc` stopped during start-up; `addrInUse` when its port was taken. */
+/** Why `proc` stopped during start-up (`addrInUse` when its port was taken). */
 function startFailed(what, proc) {
-  const err = new Error(`${what} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`);
-  err.addrInUse = /Address already in use/.test(proc.output());
-  return err;
+  return startError(`${what} exited during start-up; log ${proc.log}:\n${tail(proc.log)}`, proc.output());
 }
-
-/** What our binaries log once they listen on `port`. */
-const listeningOn = (port) => `listening addr=127.0.0.1:${port}`;
 
 /**
  * Resolves when `port` accepts a TCP connection and `proc` has logged
@@ -64,22 +61,6 @@ async function waitListening(port, deadline, what, proc, saysListening = listeni
     await sleep(50);
   }
   throw new Error(`${what} did not listen on ${port}; log ${proc.log}:\n${tail(proc.log)}`);
-}
-
-/**
- * Runs `start(fresh)` until it does not fail for a taken port: with a new
- * port (`fresh` true) on a first start, on the same port after a pause on
- * a restart (the other processes know it).
- */
-async function retryTakenPort(firstStart, start) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start(firstStart);
-    } catch (err) {
-      if (attempt >= 5 || !err.addrInUse) throw err;
-      if (!firstStart) await sleep(500);
-    }
-  }
 }
 
 /** GET /healthz: {status, body}; status 0 when nothing answers. */

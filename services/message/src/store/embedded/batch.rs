@@ -199,9 +199,11 @@ impl Pace {
     /// A send queued at `at`. Sends are queued by several threads, so one
     /// may carry an instant a little before the last: a gap of zero.
     fn arrived(&mut self, at: Instant) {
-        let Some(last) = self.last.replace(at.max(self.last.unwrap_or(at))) else {
+        let Some(last) = self.last else {
+            self.last = Some(at);
             return;
         };
+        self.last = Some(last.max(at));
         let gap = at.saturating_duration_since(last);
         self.gap = Some(match self.gap {
             Some(average) => (average * 7 + gap) / 8,
