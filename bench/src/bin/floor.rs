@@ -1,7 +1,7 @@
 //! `chat-bench-floor`: the reference server (`bench/reference/server.js`)
 //! rewritten in Rust on the same crates as our gateway. It uses axum and
 //! socketioxide with their defaults (but for the gateway's 1 KiB websocket
-//! read buffer), jsonwebtoken, and keeps messages in memory. It has none of the gateway's work: no persistence, no gRPC, no
+//! read buffer and TCP_NODELAY, which Node's http server also sets), jsonwebtoken, and keeps messages in memory. It has none of the gateway's work: no persistence, no gRPC, no
 //! limits, no sessions.
 //!
 //! The bench runs it as the system `floor`. What it costs is the least any
@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use socketioxide::SocketIo;
@@ -141,6 +142,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     socket.set_reuseaddr(true)?;
     socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
     let listener = socket.listen(BACKLOG)?;
+    // TCP_NODELAY on every accepted socket, as the gateway and Node's http
+    // server (`noDelay`, on by default since Node 18) both set it. Without
+    // it, Nagle's algorithm let this server's small writes wait in the
+    // kernel: at 10,000 sends/s it used 0.49 cores instead of 0.93, and at
+    // middling rates its p99 was 30–41 ms (delayed ACKs) instead of 2 ms.
+    // A floor no server that answers promptly could stand on.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     println!("floor listening on {port}");
     axum::serve(listener, app).await?;
     Ok(())
