@@ -20,8 +20,8 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
             .map_or("?".into(), |p| p.display().to_string())
     );
     eprintln!(
-        "chat-bench: ours runs with RATE_MESSAGES_PER_SEC = RATE_MESSAGES_BURST = RATE_EVENTS_PER_SEC = RATE_EVENTS_BURST = {} (the reference has no rate limiter)",
-        system::BENCH_RATE_LIMIT
+        "chat-bench: ours runs with {} (the reference has no rate limiter)",
+        system::raised_limits()
     );
     let mut results = Vec::new();
     for &kind in &args.systems {

@@ -1,8 +1,9 @@
 //! `chat-bench-floor`: the reference server (`bench/reference/server.js`)
 //! rewritten in Rust on the same crates as our gateway. It uses axum and
 //! socketioxide with their defaults (but for the gateway's 1 KiB websocket
-//! read buffer and TCP_NODELAY, which Node's http server also sets), jsonwebtoken, and keeps messages in memory. It has none of the gateway's work: no persistence, no gRPC, no
-//! limits, no sessions.
+//! read buffer, and TCP_NODELAY, which Node's http server also sets),
+//! jsonwebtoken, and keeps messages in memory. It has none of the gateway's
+//! work: no persistence, no gRPC, no limits, no sessions.
 //!
 //! The bench runs it as the system `floor`. What it costs is the least any
 //! server built on socketioxide and engineioxide can cost for these
