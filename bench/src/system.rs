@@ -28,6 +28,7 @@ const BENCH_RATE_LIMIT: &str = "1000000";
 pub fn raised_limits() -> String {
     format!("{} = {BENCH_RATE_LIMIT}", RAISED_LIMITS.join(" = "))
 }
+
 /// A day: longer than any run of the bench.
 pub const BENCH_TOKEN_TTL_SECS: &str = "86400";
 
