@@ -64,9 +64,22 @@ use self::rooms::{name_key, user_key};
 #[derive(Clone)]
 pub struct Departure(#[allow(dead_code)] Arc<crate::drain::InFlight>);
 
-/// Socket-only state, handed to socketioxide as its state.
+/// Socket-only state, handed to socketioxide as its state. One reference
+/// count to clone: socketioxide's `State` extractor clones it for every
+/// event.
 #[derive(Clone)]
-pub struct SocketState {
+pub struct SocketState(Arc<SocketShared>);
+
+impl std::ops::Deref for SocketState {
+    type Target = SocketShared;
+
+    fn deref(&self) -> &SocketShared {
+        &self.0
+    }
+}
+
+/// What [`SocketState`] shares.
+pub struct SocketShared {
     pub app: AppState,
     limits: RateLimits,
     /// Cluster-wide room membership, with Redis.
@@ -133,12 +146,12 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
         Some(url) => Some(RedisLink::connect(url).await?),
         None => None,
     };
-    let st = SocketState {
+    let st = SocketState(Arc::new(SocketShared {
         limits: RateLimits::new(&state.config.limits, link.clone()),
         roster: link.clone().map(roster::Roster::new),
         delivered: Arc::new(delivered::Delivered::new(link.clone())),
         app: state.clone(),
-    };
+    }));
     st.limits.spawn_cleanup();
     let parser = state.config.parser;
     let Some(link) = link else {
