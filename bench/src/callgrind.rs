@@ -1,8 +1,8 @@
 //! Instruction counts that repeat from run to run (`--callgrind`): our
 //! processes run under valgrind's callgrind with instrumentation off, which
-//! is switched on only for the measured window of the fan-out scenario
-//! (after connecting and joining, until the last delivery is drained), so
-//! start-up, registration and handshakes are not counted. Wall-clock figures
+//! is switched on only for the measured windows: the fan-out's (after
+//! connecting and joining, until the last delivery is drained) and the
+//! storm's (its handshakes), so start-up and registration are not counted. Wall-clock figures
 //! move by tens of percent on a shared 2-core machine; these move by well
 //! under one, so a change that costs instructions shows in review.
 

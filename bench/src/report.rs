@@ -153,6 +153,14 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
             Some(Target::RatioAtMost(0.5)),
         ),
         (
+            "storm: server instructions per handshake (k)".into(),
+            Box::new(|r: &SystemResult| {
+                let s = r.storm.as_ref().filter(|s| s.ok > 0)?;
+                Some(s.server_instructions? as f64 / s.ok as f64 / 1000.0)
+            }),
+            None,
+        ),
+        (
             "fan-out: sent msgs/s".into(),
             Box::new(|r: &SystemResult| fan(r).map(|s| s.sent_per_sec)),
             None,

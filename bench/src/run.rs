@@ -107,11 +107,17 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                 result.idle = Some(r);
             }
             Scenario::Storm => {
-                let r = storm::run(&dialer, args.storm_connections, args.storm_concurrency).await;
+                server.start_counting()?;
+                let mut r =
+                    storm::run(&dialer, args.storm_connections, args.storm_concurrency).await;
+                r.server_instructions = server.stop_counting()?;
                 eprintln!(
                     "  storm: {:.0} handshakes/s ({} failed)",
                     r.handshakes_per_sec, r.failed
                 );
+                if let Some(ir) = r.server_instructions {
+                    eprintln!("  storm: {ir} instructions for {} handshakes", r.ok);
+                }
                 result.storm = Some(r);
             }
             Scenario::Fanout => {

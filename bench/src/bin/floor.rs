@@ -153,7 +153,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = tcp.set_nodelay(true);
     });
     println!("floor listening on {port}");
-    axum::serve(listener, app).await?;
+    // As the gateway does: a bare `Router` would be rebuilt per connection.
+    axum::serve(listener, app.into_make_service()).await?;
     Ok(())
 }
 

@@ -21,6 +21,8 @@ pub struct Storm {
     pub handshakes_per_sec: f64,
     pub latency: Latency,
     pub first_error: Option<String>,
+    /// Under `--callgrind`: what the server executed for the whole storm.
+    pub server_instructions: Option<u64>,
 }
 
 pub async fn run(dialer: &Dialer, connections: usize, concurrency: usize) -> Storm {
