@@ -18,6 +18,8 @@ use chat_proto::auth::v1::{
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+mod verified;
+
 use crate::channel::{GrpcChannel, over_network};
 use crate::revocations::Revocations;
 use crate::time::millis_to_timestamp;
@@ -83,6 +85,8 @@ pub enum Refused {
 struct Keys {
     by_kid: HashMap<String, DecodingKey>,
     validation: Validation,
+    /// Tokens that passed under these keys.
+    verified: verified::Verified,
 }
 
 #[derive(Default)]
@@ -149,8 +153,11 @@ impl Verifier {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = ttl;
         self.revocations.set_keep(ttl);
-        *self.inner.keys.write().unwrap_or_else(|p| p.into_inner()) =
-            Some(Arc::new(Keys { by_kid, validation }));
+        *self.inner.keys.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Keys {
+            by_kid,
+            validation,
+            verified: verified::Verified::default(),
+        }));
         Ok(())
     }
 
@@ -212,6 +219,21 @@ impl Verifier {
 
     /// The claims of a valid token of a live session.
     pub async fn verify(&self, token: &str) -> Result<Claims, Refused> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let seen = self.keys().and_then(|k| k.verified.get(token, now));
+        let claims = match seen {
+            Some(claims) => claims,
+            None => self.check_signed(token).await?,
+        };
+        if self.revocations.is_ended(&claims.sid) {
+            return Err(Refused::Invalid);
+        }
+        Ok(claims)
+    }
+
+    /// The claims of a token signed by a known key, for this audience and
+    /// issuer, not expired; remembered for the next time it is presented.
+    async fn check_signed(&self, token: &str) -> Result<Claims, Refused> {
         let kid = jsonwebtoken::decode_header(token)
             .map_err(|_| Refused::Invalid)?
             .kid
@@ -225,9 +247,7 @@ impl Verifier {
         let claims = jsonwebtoken::decode::<Claims>(token, key, &keys.validation)
             .map(|d| d.claims)
             .map_err(|_| Refused::Invalid)?;
-        if self.revocations.is_ended(&claims.sid) {
-            return Err(Refused::Invalid);
-        }
+        keys.verified.put(token, &claims);
         Ok(claims)
     }
 }

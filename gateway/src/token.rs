@@ -153,4 +153,36 @@ mod tests {
         assert!(v.verify("not a jwt").await.is_err());
         assert!(v.verify(&token(&t, "s")).await.is_ok());
     }
+
+    #[tokio::test]
+    async fn a_token_accepted_before_is_refused_once_its_key_is_gone() {
+        let (old, new) = (issuer("chat"), issuer("chat"));
+        let v = Verifier::default();
+        v.set_keys(&public(&old)).unwrap();
+        let a = token(&old, "s-a");
+        assert!(v.verify(&a).await.is_ok());
+        assert!(v.verify(&a).await.is_ok(), "presented again");
+        v.set_keys(&public(&new)).unwrap();
+        assert!(matches!(v.verify(&a).await, Err(Error::Unauthorized(_))));
+        assert!(v.verify(&token(&new, "s-b")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_token_presented_again_is_checked_against_its_whole_text() {
+        let t = issuer("chat");
+        let v = Verifier::default();
+        v.set_keys(&public(&t)).unwrap();
+        let a = token(&t, "s-a");
+        assert!(v.verify(&a).await.is_ok());
+        // The same token with one character of its signature changed (not
+        // the last, whose low bits are padding).
+        let mut forged = a.clone();
+        let at = forged.len() - 10;
+        let other = if &forged[at..=at] == "A" { "B" } else { "A" };
+        forged.replace_range(at..=at, other);
+        assert!(matches!(
+            v.verify(&forged).await,
+            Err(Error::Unauthorized(_))
+        ));
+    }
 }
