@@ -81,10 +81,7 @@ pub async fn serve_with(
     // Redis) is chosen inside `socket::attach`. CORS, request ids and
     // tracing go around both so Socket.IO polling gets them too.
     let (app, sockets) = socket::attach(state.clone(), http::router(state.clone())).await?;
-    let app = http::around(app, &state.config)?.layer(axum::middleware::from_fn_with_state(
-        state.drain.clone(),
-        drain::refuse_new_sessions,
-    ));
+    let app = http::around(app, &state.config, state.drain.clone())?;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     // Acks and broadcasts are small writes: without TCP_NODELAY, Nagle's
     // algorithm holds them back behind delayed ACKs (tens of ms at p99).

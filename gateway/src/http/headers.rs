@@ -7,8 +7,9 @@
 //! JSON or Socket.IO answer does not need one, but it costs nothing there
 //! and no route can then forget it.
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Links out of the app must not carry the room or message in the URL.
@@ -44,20 +45,24 @@ fn origin_of(url: &str) -> Option<String> {
     ok.then(|| format!("{scheme}://{authority}"))
 }
 
-pub fn layer(app: Router, public_url: Option<&str>) -> Router {
+/// The three headers, each set unless the response has it.
+pub type Layers = ServiceBuilder<Stack<Set, Stack<Set, Stack<Set, Identity>>>>;
+type Set = SetResponseHeaderLayer<HeaderValue>;
+
+pub fn layers(public_url: Option<&str>) -> Layers {
     let csp = HeaderValue::from_str(&app_csp(public_url))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
-    let set =
-        |name: HeaderName, value: HeaderValue| SetResponseHeaderLayer::if_not_present(name, value);
-    app.layer(set(header::CONTENT_SECURITY_POLICY, csp))
-        .layer(set(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+    let set = |name: HeaderName, value: HeaderValue| Set::if_not_present(name, value);
+    ServiceBuilder::new()
         .layer(set(
             header::REFERRER_POLICY,
             HeaderValue::from_static(REFERRER_POLICY),
         ))
+        .layer(set(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(set(header::CONTENT_SECURITY_POLICY, csp))
 }
 
 #[cfg(test)]

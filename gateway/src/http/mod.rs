@@ -18,11 +18,17 @@ mod upload;
 mod user;
 mod web;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 
+use tower::ServiceBuilder;
+
 use crate::config::Config;
+use crate::drain::Drain;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -68,16 +74,36 @@ pub fn router(state: AppState) -> Router {
     web::with_fallbacks(api, state.config.web_dir.as_deref()).with_state(state)
 }
 
-/// The layers that wrap the whole app, Socket.IO included: request ids and
-/// the request span, CORS, the origin allowlist (outside CORS, so a foreign
-/// preflight is refused too), the security headers (on refusals as well),
-/// and outermost [`detach`], so no layer copies a Socket.IO request's
-/// headers before they are re-owned.
-pub fn around(app: Router, config: &Config) -> Result<Router, Error> {
+/// The layers that wrap the whole app, Socket.IO included, outermost
+/// first: new sessions refused while draining ([`crate::drain`]);
+/// [`detach`], so no layer copies a Socket.IO request's headers before they
+/// are re-owned; the security headers (on refusals as well); the origin
+/// allowlist (outside CORS, so a foreign preflight is refused too); CORS;
+/// request ids and the request span.
+///
+/// One tower stack around the app as a whole, not `Router::layer` once per
+/// layer: axum boxes each `Router::layer` level of every route, and clones
+/// the matched route's boxes for every request (27k instructions a
+/// handshake; bench/README.md, *Handshake cost*).
+pub fn around(app: Router, config: &Config, drain: Arc<Drain>) -> Result<Router, Error> {
     metrics::install();
     let origins = config.client_origins.as_deref();
-    let app = trace::layer(app).layer(cors::layer(origins)?);
-    let app = origin::guard(app, origins);
-    let app = headers::layer(app, config.public_url.as_deref());
-    Ok(app.layer(detach::layer()))
+    let stack = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(
+            drain,
+            crate::drain::refuse_new_sessions,
+        ))
+        .layer(detach::layer())
+        .layer(headers::layers(config.public_url.as_deref()))
+        .layer(axum::middleware::from_fn_with_state(
+            origin::allowed(origins),
+            origin::check,
+        ))
+        .layer(cors::layer(origins)?)
+        // CORS needs a response body with a `Default`; the trace layer's
+        // is its own wrapper, so it is turned back into axum's here.
+        .map_response(IntoResponse::into_response)
+        .layer(trace::layers())
+        .service(app);
+    Ok(Router::new().fallback_service(stack))
 }

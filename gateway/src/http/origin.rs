@@ -9,8 +9,7 @@
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::ORIGIN;
 use axum::middleware::Next;
@@ -18,30 +17,33 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;
 
-/// Wraps `app` with the check; without a list every origin is served and a
-/// warning says so.
-pub fn guard(app: Router, origins: Option<&[String]>) -> Router {
+/// The origins to check against, for [`check`]; `None` when every origin
+/// is served, which a warning says.
+pub fn allowed(origins: Option<&[String]>) -> Option<Arc<[String]>> {
     let Some(list) = origins else {
         tracing::warn!(
             "CLIENT_URL is not set: web pages on any origin may use this gateway \
              from their visitors' browsers; set it to the web app's origin(s)"
         );
-        return app;
+        return None;
     };
     tracing::info!(origins = ?list, "browser requests accepted from these origins only");
-    let allowed: Arc<[String]> = list.into();
-    app.layer(axum::middleware::from_fn(
-        move |req: Request, next: Next| {
-            let allowed = allowed.clone();
-            async move {
-                let mut sent = req.headers().get_all(ORIGIN).iter();
-                if sent.all(|o| is_allowed(o, &allowed)) {
-                    return next.run(req).await;
-                }
-                refuse(&req)
-            }
-        },
-    ))
+    Some(list.into())
+}
+
+/// The middleware (`from_fn_with_state` over [`allowed`]'s answer).
+pub async fn check(
+    State(allowed): State<Option<Arc<[String]>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(allowed) = allowed {
+        let mut sent = req.headers().get_all(ORIGIN).iter();
+        if !sent.all(|o| is_allowed(o, &allowed)) {
+            return refuse(&req);
+        }
+    }
+    next.run(req).await
 }
 
 /// Exact match, ignoring case (schemes and hosts are case-insensitive) and
@@ -67,13 +69,16 @@ fn refuse(req: &Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
     use axum::body::Body;
     use axum::http::StatusCode;
     use axum::routing::get;
     use tower::ServiceExt;
 
     async fn status(origins: Option<&[String]>, origin: Option<&str>) -> StatusCode {
-        let app = guard(Router::new().route("/", get(|| async { "hi" })), origins);
+        let app = Router::new().route("/", get(|| async { "hi" })).layer(
+            axum::middleware::from_fn_with_state(allowed(origins), check),
+        );
         let mut req = axum::http::Request::get("/");
         if let Some(o) = origin {
             req = req.header(ORIGIN, o);

@@ -163,7 +163,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
             adapter = "in-memory",
             "socket.io ready: this node alone"
         );
-        return Ok((router.layer(layer), Sockets::of(io)));
+        return Ok((whole(layer, router), Sockets::of(io)));
     };
     let ctr = RedisAdapterCtr::new_with_driver(
         link.clone(),
@@ -192,7 +192,13 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
         async move { link.ping().await }
     });
     tracing::info!(?parser, adapter = "redis", redis = %link.addr(), "socket.io ready: rooms shared with every node on this Redis");
-    Ok((router.layer(layer), Sockets::of(io)))
+    Ok((whole(layer, router), Sockets::of(io)))
+}
+
+/// `router` behind the Socket.IO layer, as one service: `Router::layer`
+/// would wrap each route in its own box, cloned for every request.
+fn whole<A: Adapter>(layer: socketioxide::layer::SocketIoLayer<A>, router: Router) -> Router {
+    Router::new().fallback_service(tower::Layer::layer(&layer, router))
 }
 
 /// Declares the namespaces; what comes back is the adapter's start-up
