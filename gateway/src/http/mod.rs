@@ -83,7 +83,7 @@ pub fn router(state: AppState) -> Router {
 ///
 /// One tower stack around the app as a whole, not `Router::layer` once per
 /// layer: axum boxes each `Router::layer` level of every route, and clones
-/// the matched route's boxes for every request (27k instructions a
+/// the matched route's boxes for every request (10k instructions a
 /// handshake; bench/README.md, *Handshake cost*).
 pub fn around(app: Router, config: &Config, drain: Arc<Drain>) -> Result<Router, Error> {
     metrics::install();
