@@ -93,9 +93,8 @@ pub async fn serve_with(
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     // `into_make_service`: each connection gets a handle on this router (one
     // reference count). Served as a bare `Router`, axum rebuilds the router
-    // for every connection, cloning every route's layered service: 290k
-    // instructions a handshake, more than anything else but the token's
-    // signature check (callgrind, `chat-bench --scenarios storm`).
+    // for every connection, cloning every route's layered service: 85k
+    // instructions a handshake (callgrind, `chat-bench --scenarios storm`).
     let mut server = tokio::spawn(
         axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(async move {
