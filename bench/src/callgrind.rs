@@ -2,9 +2,10 @@
 //! processes run under valgrind's callgrind with instrumentation off, which
 //! is switched on only for the measured windows: the fan-out's (after
 //! connecting and joining, until the last delivery is drained) and the
-//! storm's (its handshakes), so start-up and registration are not counted. Wall-clock figures
-//! move by tens of percent on a shared 2-core machine; these move by well
-//! under one, so a change that costs instructions shows in review.
+//! storm's (its handshakes), so start-up and registration are not counted.
+//! Wall-clock figures move by tens of percent on a shared 2-core machine;
+//! these move by well under one, so a change that costs instructions shows
+//! in review.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

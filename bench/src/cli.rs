@@ -81,7 +81,8 @@ pub struct Args {
     pub pin_server: Option<String>,
     /// Run our processes under valgrind's callgrind and count the
     /// instructions of the fan-out window and of the storm (figures that
-    /// repeat from run to run; see `callgrind.rs`). Use a small load: valgrind is ~50× slower.
+    /// repeat from run to run; see `callgrind.rs`). Use a small load:
+    /// valgrind is ~50× slower.
     #[arg(long)]
     pub callgrind: bool,
     /// Pin this generator to these CPUs (taskset list, e.g. "1").
