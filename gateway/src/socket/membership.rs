@@ -12,7 +12,8 @@ use socketioxide::extract::{SocketRef, State};
 use crate::error::Error;
 
 use super::SocketState;
-use super::auth::identity;
+use super::auth::{Identity, identity};
+use super::departure::{Departure, RoomsAtClose};
 use super::event::{Cx, Outcome, Sequencer};
 use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
@@ -85,15 +86,7 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
             if !already {
                 // Nobody heard of the join: nothing to announce either way.
                 let roster = cx.st.roster.as_ref();
-                let _ = depart(
-                    &cx.socket,
-                    &cx.io,
-                    roster,
-                    &cx.me.lower,
-                    &cx.me.username,
-                    &key,
-                )
-                .await;
+                let _ = depart(&cx.socket, &cx.io, roster, &cx.me, &key, Leaver::Event).await;
             }
             return Err(status.into());
         }
@@ -143,15 +136,7 @@ pub async fn leave_room<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     let key = room.key();
     if cx.socket.rooms().iter().any(|r| *r == key) {
         let roster = cx.st.roster.as_ref();
-        announce_left(
-            &cx.socket,
-            &cx.io,
-            roster,
-            &cx.me.lower,
-            &cx.me.username,
-            &key,
-        )
-        .await?;
+        announce_left(&cx.socket, &cx.io, roster, &cx.me, &key, Leaver::Event).await?;
     }
     Ok(json!({ "ok": true }))
 }
@@ -164,7 +149,7 @@ async fn arrive<A: Adapter>(cx: &Cx<A>, key: &str) -> Result<bool, Error> {
     if let Some(roster) = cx.st.roster.as_ref().filter(|r| r.is_up()) {
         let _order = roster.lock(key, lower).await;
         let here = user_in_room_here(&cx.io, lower, key);
-        cx.socket.join(key.to_string());
+        take_in(&cx.socket, key)?;
         if here {
             return Ok(false);
         }
@@ -177,8 +162,49 @@ async fn arrive<A: Adapter>(cx: &Cx<A>, key: &str) -> Result<bool, Error> {
         }
     }
     let first = !user_in_room(&cx.io, lower, key).await?;
-    cx.socket.join(key.to_string());
+    take_in(&cx.socket, key)?;
     Ok(first)
+}
+
+/// Puts the socket in room `key`, unless it has closed (see
+/// [`super::departure`]).
+fn take_in<A: Adapter>(s: &SocketRef<A>, key: &str) -> Result<(), Error> {
+    let joined = match s.extensions.get::<Departure>() {
+        Some(d) => d.unless_closed(|| s.join(key.to_string())),
+        None => {
+            s.join(key.to_string());
+            true
+        }
+    };
+    if joined {
+        Ok(())
+    } else {
+        Err(Error::Unavailable(CLOSED.into()))
+    }
+}
+
+const CLOSED: &str = "This connection has closed";
+
+/// Who takes a socket out of a room.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leaver {
+    /// One of its events (`leaveRoom`, a join undone): once the socket has
+    /// closed, its disconnect handler leaves instead.
+    Event,
+    /// Its disconnect handler, which leaves the rooms read at the close.
+    Disconnect,
+}
+
+/// Takes the socket out of room `key`; `false` when an event finds the
+/// socket closed (its disconnect handler announces the departure).
+fn take_out<A: Adapter>(s: &SocketRef<A>, key: &str, by: Leaver) -> bool {
+    match s.extensions.get::<Departure>() {
+        Some(d) if by == Leaver::Event => d.unless_closed(|| s.leave(key.to_string())),
+        _ => {
+            s.leave(key.to_string());
+            true
+        }
+    }
 }
 
 /// Takes this socket out of room `key`; `true` when no socket of the user is
@@ -187,13 +213,16 @@ async fn depart<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
     roster: Option<&Roster>,
-    lower: &str,
-    username: &str,
+    me: &Identity,
     key: &str,
+    by: Leaver,
 ) -> Result<bool, Error> {
+    let (lower, username) = (me.lower.as_str(), me.username.as_str());
     if let Some(roster) = roster.filter(|r| r.is_up()) {
         let _order = roster.lock(key, lower).await;
-        s.leave(key.to_string());
+        if !take_out(s, key, by) {
+            return Ok(false);
+        }
         if user_in_room_here(io, lower, key) {
             return Ok(false);
         }
@@ -202,7 +231,9 @@ async fn depart<A: Adapter>(
             Err(e) => tracing::debug!(error = %e, "roster unavailable: the adapter's view decides"),
         }
     }
-    s.leave(key.to_string());
+    if !take_out(s, key, by) {
+        return Ok(false);
+    }
     Ok(!user_in_room(io, lower, key).await?)
 }
 
@@ -212,26 +243,27 @@ async fn announce_left<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
     roster: Option<&Roster>,
-    lower: &str,
-    username: &str,
+    me: &Identity,
     key: &str,
+    by: Leaver,
 ) -> Result<(), Error> {
-    if !depart(s, io, roster, lower, username, key).await? {
+    if !depart(s, io, roster, me, key, by).await? {
         return Ok(());
     }
     let Some(name) = room_name_of_key(key) else {
         return Ok(());
     };
-    let left = json!({ "room": name, "user": username });
+    let left = json!({ "room": name, "user": me.username });
     to_room_except(s, io, key, "userLeft", &left, false).await;
     Ok(())
 }
 
-/// A disconnect leaves every room.
+/// A disconnect leaves every room the socket was in when it closed.
 pub async fn on_disconnect<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
     State(st): State<SocketState>,
+    RoomsAtClose(keys): RoomsAtClose,
 ) {
     metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);
     let Some(me) = identity(&s) else { return };
@@ -239,18 +271,12 @@ pub async fn on_disconnect<A: Adapter>(
     if let Some(q) = s.extensions.get::<Sequencer>() {
         let _turn = q.last().wait().await;
     }
-    let keys: Vec<String> = s
-        .rooms()
-        .into_iter()
-        .filter(|r| room_name_of_key(r).is_some())
-        .map(|r| r.to_string())
-        .collect();
     for key in keys {
         let roster = st.roster.as_ref();
-        if let Err(e) = announce_left(&s, &io, roster, &me.lower, &me.username, &key).await {
+        if let Err(e) = announce_left(&s, &io, roster, &me, &key, Leaver::Disconnect).await {
             tracing::warn!(error = %e, room = key, "could not announce a departure");
         }
     }
-    s.extensions.remove::<super::Departure>();
+    s.extensions.remove::<Departure>();
     tracing::debug!(sid = %s.id, user = %me.username, "socket disconnected");
 }

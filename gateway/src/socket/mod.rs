@@ -10,6 +10,7 @@ mod budget;
 mod chat;
 mod cluster;
 mod delivered;
+mod departure;
 mod event;
 mod fanout;
 #[cfg(test)]
@@ -54,15 +55,11 @@ use crate::state::AppState;
 use self::auth::{authenticate, identity};
 use self::budget::EventBudget;
 use self::cluster::RedisLink;
+use self::departure::Departure;
 use self::event::{Call, Sequencer, route};
 use self::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
 use self::limits::RateLimits;
 use self::rooms::{name_key, user_key};
-
-/// Held by a chat socket until its departure is announced, so a graceful
-/// stop can wait for every `userLeft`.
-#[derive(Clone)]
-pub struct Departure(#[allow(dead_code)] Arc<crate::drain::InFlight>);
 
 /// Socket-only state, handed to socketioxide as its state. One reference
 /// count to clone: socketioxide's `State` extractor clones it for every
@@ -283,8 +280,7 @@ async fn setup_chat<A: Adapter>(
 ) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
     per_socket_limits(&s, &st);
-    s.extensions
-        .insert(Departure(Arc::new(st.app.drain.socket())));
+    s.extensions.insert(Departure::new(st.app.drain.socket()));
     s.join([user_key(&me.lower), name_key(&me.username)]);
     let all = auth
         .ok()

@@ -7,6 +7,7 @@ const { describe, it, after } = require('node:test');
 const { serverForFile } = require('../lib/server');
 const c = require('../lib/client');
 const { assertAckError, assertAckOk, assertChatError, assertMessage, ids } = require('../lib/shapes');
+const { RawSocket, TYPES } = require('../lib/raw');
 
 const server = serverForFile('rooms');
 after(c.closeAll);
@@ -256,3 +257,67 @@ for (const transport of c.TRANSPORTS) {
     });
   });
 }
+
+// A client's `disconnect()` sends the namespace's DISCONNECT and closes its
+// transport at once; the server sees two closes of one socket back to back.
+describe('rooms: a disconnect racing the transport close', () => {
+  /** A raw socket of a fresh user on /chat, in `rooms` (each join acked). */
+  async function rawMember(rooms) {
+    const user = await c.register(server);
+    const raw = await RawSocket.open(server);
+    await raw.connect('/chat', { token: user.token });
+    let id = 1;
+    for (const r of rooms) {
+      const res = await raw.ack('/chat', ['joinRoom', { room: r }], id);
+      assert.equal(res.ok, true, `joinRoom ${r}`);
+      id += 1;
+    }
+    return { user, raw, nextId: id };
+  }
+
+  function closeAbruptly(raw) {
+    raw.sendPacket({ type: TYPES.DISCONNECT, nsp: '/chat' });
+    raw.ws.close();
+  }
+
+  it('DISCONNECT then the transport closing still announces every room', async () => {
+    const a = await c.userWithSocket(server, 'websocket');
+    const rooms = [room(), room()];
+    for (const r of rooms) await c.join(a.socket, r);
+    const b = await rawMember(rooms);
+    const rec = c.record(a.socket, ['userLeft']);
+    closeAbruptly(b.raw);
+    const got = await rec.waitFor('userLeft', 2);
+    assert.deepEqual(got.map((e) => e.room).sort(), [...rooms].sort());
+    for (const r of rooms) {
+      assert.deepEqual((await c.ack(a.socket, 'presence', { room: r })).users, [a.username]);
+    }
+  });
+
+  it('a joinRoom still running at the disconnect leaves no member behind and no userJoined unanswered', async () => {
+    // Timing decides whether the join lands before the close; over a few
+    // rounds both orders occur, and either way the room must end up clean.
+    for (let round = 0; round < 5; round += 1) {
+      const a = await c.userWithSocket(server, 'websocket');
+      const [r1, r2] = [room(), room()];
+      await c.join(a.socket, r1);
+      await c.join(a.socket, r2);
+      const b = await rawMember([r1]);
+      const rec = c.record(a.socket, ['userJoined', 'userLeft']);
+      b.raw.emit('/chat', ['joinRoom', { room: r2 }], b.nextId);
+      closeAbruptly(b.raw);
+      await rec.waitFor('userLeft');
+      await c.sleep(c.QUIET_MS * 3);
+      const joinedR2 = rec.seen.userJoined.some((e) => e.room === r2);
+      const left = rec.seen.userLeft.map((e) => e.room).sort();
+      assert.deepEqual(left, (joinedR2 ? [r1, r2] : [r1]).sort(),
+        `round ${round}: userJoined ${JSON.stringify(rec.seen.userJoined)}`);
+      for (const e of rec.seen.userLeft) assert.equal(e.user, b.user.username);
+      for (const r of [r1, r2]) {
+        assert.deepEqual((await c.ack(a.socket, 'presence', { room: r })).users, [a.username],
+          `round ${round}: ${r} still lists the departed user`);
+      }
+      a.socket.disconnect();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+//! A chat socket's departure: the client rooms it leaves when it closes.
+//!
+//! socketioxide takes a closed socket out of all its rooms by itself, and
+//! can do so before the disconnect handler has read them. A client's
+//! `disconnect()` sends the namespace's DISCONNECT and closes the transport
+//! at once: the first close spawns the handler, and the second, finding no
+//! handler left, empties the socket's rooms straight away. So the rooms are
+//! read in the handler's extractor ([`RoomsAtClose`]), which socketioxide
+//! runs inside the first close, before anything can empty them.
+//!
+//! Safety rule: a socket's joins and leaves of client rooms and that reading
+//! happen one at a time, and once it has been read the socket joins and
+//! leaves nothing more. So every room the socket is in when it closes is
+//! left, and its `userLeft` announced, by the disconnect handler, exactly
+//! once; an event still running at the close (a `joinRoom` a client sent
+//! just before disconnecting) cannot slip a room past it.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use socketioxide::adapter::Adapter;
+use socketioxide::handler::FromDisconnectParts;
+use socketioxide::socket::{DisconnectReason, Socket};
+
+use crate::drain::InFlight;
+
+use super::rooms::room_name_of_key;
+
+/// Held by a chat socket (a socket extension) until its departure is
+/// announced, so a graceful stop can wait for every `userLeft`.
+#[derive(Clone)]
+pub struct Departure(Arc<Inner>);
+
+struct Inner {
+    _announcing: InFlight,
+    /// Whether the socket has closed (its rooms were read).
+    closed: Mutex<bool>,
+}
+
+impl Departure {
+    pub fn new(announcing: InFlight) -> Self {
+        Self(Arc::new(Inner {
+            _announcing: announcing,
+            closed: Mutex::new(false),
+        }))
+    }
+
+    /// Runs `change`, a join or leave of a client room, unless the socket
+    /// has closed; whether it ran.
+    pub fn unless_closed(&self, change: impl FnOnce()) -> bool {
+        let closed = self.0.closed.lock().unwrap_or_else(|p| p.into_inner());
+        if *closed {
+            return false;
+        }
+        change();
+        true
+    }
+
+    /// Marks the socket closed and reads its rooms, at once for any change.
+    fn close<R: AsRef<str>>(&self, rooms: impl FnOnce() -> Vec<R>) -> Vec<String> {
+        let mut closed = self.0.closed.lock().unwrap_or_else(|p| p.into_inner());
+        *closed = true;
+        client_rooms(rooms())
+    }
+}
+
+/// The socket's client rooms (internal room keys) as they were when it
+/// closed.
+pub struct RoomsAtClose(pub Vec<String>);
+
+impl<A: Adapter> FromDisconnectParts<A> for RoomsAtClose {
+    type Error = Infallible;
+
+    fn from_disconnect_parts(s: &Arc<Socket<A>>, _: DisconnectReason) -> Result<Self, Infallible> {
+        let rooms = || s.rooms();
+        Ok(Self(match s.extensions.get::<Departure>() {
+            Some(d) => d.close(rooms),
+            None => client_rooms(rooms()),
+        }))
+    }
+}
+
+fn client_rooms<R: AsRef<str>>(rooms: Vec<R>) -> Vec<String> {
+    rooms
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|r| room_name_of_key(r).is_some())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drain::Drain;
+    use crate::socket::rooms::RoomName;
+
+    fn departure() -> Departure {
+        Departure::new(Arc::new(Drain::default()).socket())
+    }
+
+    #[test]
+    fn an_open_socket_joins_and_leaves() {
+        let d = departure();
+        let mut ran = false;
+        assert!(d.unless_closed(|| ran = true));
+        assert!(ran);
+    }
+
+    #[test]
+    fn a_closed_socket_joins_and_leaves_nothing_more() {
+        let d = departure();
+        d.close(Vec::<String>::new);
+        let mut ran = false;
+        assert!(!d.unless_closed(|| ran = true));
+        assert!(!ran);
+    }
+
+    #[test]
+    fn the_close_reads_client_rooms_only() {
+        let room = RoomName::Public("lobby".into()).key();
+        let read = departure().close(|| vec![room.clone(), "u:alice".into(), "n:Alice".into()]);
+        assert_eq!(read, vec![room]);
+    }
+}
