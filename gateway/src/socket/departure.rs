@@ -19,10 +19,12 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
 use socketioxide::handler::FromDisconnectParts;
 use socketioxide::socket::{DisconnectReason, Socket};
 
 use crate::drain::InFlight;
+use crate::error::Error;
 
 use super::rooms::room_name_of_key;
 
@@ -61,6 +63,46 @@ impl Departure {
         let mut closed = self.0.closed.lock().unwrap_or_else(|p| p.into_inner());
         *closed = true;
         client_rooms(rooms())
+    }
+}
+
+/// Puts the socket in client room `key`, unless it has closed.
+pub fn take_in<A: Adapter>(s: &SocketRef<A>, key: &str) -> Result<(), Error> {
+    let joined = match s.extensions.get::<Departure>() {
+        Some(d) => d.unless_closed(|| s.join(key.to_string())),
+        None => {
+            s.join(key.to_string());
+            true
+        }
+    };
+    if joined {
+        Ok(())
+    } else {
+        Err(Error::Unavailable(CLOSED.into()))
+    }
+}
+
+const CLOSED: &str = "This connection has closed";
+
+/// Who takes a socket out of a room.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Leaver {
+    /// One of its events (`leaveRoom`, a join undone): once the socket has
+    /// closed, its disconnect handler leaves instead.
+    Event,
+    /// Its disconnect handler, which leaves the rooms read at the close.
+    Disconnect,
+}
+
+/// Takes the socket out of room `key`; `false` when an event finds the
+/// socket closed (its disconnect handler announces the departure).
+pub fn take_out<A: Adapter>(s: &SocketRef<A>, key: &str, by: Leaver) -> bool {
+    match s.extensions.get::<Departure>() {
+        Some(d) if by == Leaver::Event => d.unless_closed(|| s.leave(key.to_string())),
+        _ => {
+            s.leave(key.to_string());
+            true
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use crate::error::Error;
 
 use super::SocketState;
 use super::auth::{Identity, identity};
-use super::departure::{Departure, RoomsAtClose};
+use super::departure::{Departure, Leaver, RoomsAtClose, take_in, take_out};
 use super::event::{Cx, Outcome, Sequencer};
 use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
@@ -164,47 +164,6 @@ async fn arrive<A: Adapter>(cx: &Cx<A>, key: &str) -> Result<bool, Error> {
     let first = !user_in_room(&cx.io, lower, key).await?;
     take_in(&cx.socket, key)?;
     Ok(first)
-}
-
-/// Puts the socket in room `key`, unless it has closed (see
-/// [`super::departure`]).
-fn take_in<A: Adapter>(s: &SocketRef<A>, key: &str) -> Result<(), Error> {
-    let joined = match s.extensions.get::<Departure>() {
-        Some(d) => d.unless_closed(|| s.join(key.to_string())),
-        None => {
-            s.join(key.to_string());
-            true
-        }
-    };
-    if joined {
-        Ok(())
-    } else {
-        Err(Error::Unavailable(CLOSED.into()))
-    }
-}
-
-const CLOSED: &str = "This connection has closed";
-
-/// Who takes a socket out of a room.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Leaver {
-    /// One of its events (`leaveRoom`, a join undone): once the socket has
-    /// closed, its disconnect handler leaves instead.
-    Event,
-    /// Its disconnect handler, which leaves the rooms read at the close.
-    Disconnect,
-}
-
-/// Takes the socket out of room `key`; `false` when an event finds the
-/// socket closed (its disconnect handler announces the departure).
-fn take_out<A: Adapter>(s: &SocketRef<A>, key: &str, by: Leaver) -> bool {
-    match s.extensions.get::<Departure>() {
-        Some(d) if by == Leaver::Event => d.unless_closed(|| s.leave(key.to_string())),
-        _ => {
-            s.leave(key.to_string());
-            true
-        }
-    }
 }
 
 /// Takes this socket out of room `key`; `true` when no socket of the user is
