@@ -295,8 +295,8 @@ describe('rooms: a disconnect racing the transport close', () => {
   });
 
   it('a joinRoom still running at the disconnect leaves no member behind and no userJoined unanswered', async () => {
-    // Timing decides whether the join lands before the close; over a few
-    // rounds both orders occur, and either way the room must end up clean.
+    // Timing decides whether the join lands before the close (mostly it
+    // does not); either way the room must end up clean, so several rounds.
     for (let round = 0; round < 5; round += 1) {
       const a = await c.userWithSocket(server, 'websocket');
       const [r1, r2] = [room(), room()];
