@@ -5,7 +5,7 @@
 
 use anyhow::{Context, ensure};
 use chat_e2e::stack::Standalone;
-use chat_e2e::{api, free_port, unique};
+use chat_e2e::{api, on_a_free_port, unique};
 use chat_proto::message::v1 as pb;
 use pb::message_service_client::MessageServiceClient;
 use pb::room_service_client::RoomServiceClient;
@@ -22,9 +22,12 @@ fn bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_calls_the_message_service_with_their_token() -> anyhow::Result<()> {
-    let port = free_port()?;
-    let addr = format!("127.0.0.1:{port}");
-    let chat = Standalone::start_with(&[("MESSAGE_GRPC_ADDR", &addr)]).await?;
+    let (chat, addr) = on_a_free_port(|port| async move {
+        let addr = format!("127.0.0.1:{port}");
+        let chat = Standalone::start_with(&[("MESSAGE_GRPC_ADDR", &addr)]).await?;
+        Ok((chat, addr))
+    })
+    .await?;
     let outcome = async {
         let name = unique("alice");
         api::register(&chat.base, &name, "correct horse").await?;

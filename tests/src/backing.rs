@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::bins::on_path;
 use crate::process::Proc;
 use crate::stack::{Backing, S3};
-use crate::{START_TIMEOUT, free_port};
+use crate::{START_TIMEOUT, on_a_free_port};
 
 /// The bucket the media service writes to.
 pub const BUCKET: &str = "chat-media";
@@ -62,34 +62,41 @@ impl LocalRedis {
         let dir = tempfile::Builder::new()
             .prefix("chat-e2e-redis")
             .tempdir()?;
-        let port = free_port()?;
-        let conf = dir.path().join("redis.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n",
-                dir.path().display()
-            ),
-        )?;
-        let mut proc = Proc::spawn_with_args(
-            "redis-server",
-            &program,
-            &[conf.display().to_string()],
-            vec![],
-            dir.path(),
-        )?;
-        let addr = format!("127.0.0.1:{port}");
-        let started = Instant::now();
-        while !redis_pongs(&addr).await {
-            proc.ensure_running()?;
-            if started.elapsed() > START_TIMEOUT {
-                bail!(
-                    "redis-server did not answer PING on {addr}:\n{}",
-                    proc.log_tail()
-                );
+        let (proc, addr) = on_a_free_port(|port| {
+            let dir = dir.path().to_path_buf();
+            let program = program.clone();
+            async move {
+                let conf = dir.join("redis.conf");
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n",
+                        dir.display()
+                    ),
+                )?;
+                let mut proc = Proc::spawn_with_args(
+                    "redis-server",
+                    &program,
+                    &[conf.display().to_string()],
+                    vec![],
+                    &dir,
+                )?;
+                let addr = format!("127.0.0.1:{port}");
+                let started = Instant::now();
+                while !redis_pongs(&addr).await {
+                    proc.ensure_running()?;
+                    if started.elapsed() > START_TIMEOUT {
+                        bail!(
+                            "redis-server did not answer PING on {addr}:\n{}",
+                            proc.log_tail()
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok((proc, addr))
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await?;
         Ok(LocalRedis {
             url: format!("redis://{addr}"),
             _proc: proc,

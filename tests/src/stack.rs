@@ -8,7 +8,7 @@ use tempfile::TempDir;
 
 use crate::bins::binary;
 use crate::process::Proc;
-use crate::{START_TIMEOUT, api, free_port};
+use crate::{START_TIMEOUT, api, on_a_free_port};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -95,13 +95,20 @@ impl Standalone {
     pub async fn start_with(extra: &[(&str, &str)]) -> anyhow::Result<Standalone> {
         let data_dir = tempfile::Builder::new().prefix("chat-e2e-data").tempdir()?;
         let logs = tempfile::Builder::new().prefix("chat-e2e-logs").tempdir()?;
-        let port = free_port()?.to_string();
         let data = data_dir.path().display().to_string();
-        let mut vars = env(&[("HOST", "127.0.0.1"), ("PORT", &port), ("DATA_DIR", &data)]);
-        vars.extend(env(extra));
-        let mut proc = Proc::spawn("chat", &binary("chat")?, vars, logs.path())?;
-        let base = format!("http://127.0.0.1:{port}");
-        wait_healthy(&mut proc, &base).await?;
+        let (proc, base) = on_a_free_port(|port| {
+            let port = port.to_string();
+            let mut vars = env(&[("HOST", "127.0.0.1"), ("PORT", &port), ("DATA_DIR", &data)]);
+            vars.extend(env(extra));
+            let logs = logs.path().to_path_buf();
+            async move {
+                let mut proc = Proc::spawn("chat", &binary("chat")?, vars, &logs)?;
+                let base = format!("http://127.0.0.1:{port}");
+                wait_healthy(&mut proc, &base).await?;
+                Ok((proc, base))
+            }
+        })
+        .await?;
         Ok(Standalone {
             base,
             proc,
@@ -193,23 +200,19 @@ impl Distributed {
         let mut procs = Vec::new();
         let mut urls: Vec<String> = Vec::new();
         for (bin, addr_var, service) in SERVICES {
-            let addr = format!("127.0.0.1:{}", free_port()?);
             let dir = data.path().join(bin);
             std::fs::create_dir_all(&dir)?;
-            let mut vars = vec![
-                (addr_var.to_string(), addr.clone()),
-                ("DATA_DIR".to_string(), dir.display().to_string()),
-            ];
-            vars.extend(certs.iter().cloned());
+            let mut shared = vec![("DATA_DIR".to_string(), dir.display().to_string())];
+            shared.extend(certs.iter().cloned());
             // Auth starts first: the others fetch its keys as the platform.
             if let Some(auth) = urls.first() {
-                vars.push(("AUTH_URL".into(), auth.clone()));
+                shared.push(("AUTH_URL".into(), auth.clone()));
             }
             if let Some(uri) = &backing.mongo_uri {
-                vars.push(("MONGO_URI".into(), uri.clone()));
+                shared.push(("MONGO_URI".into(), uri.clone()));
             }
             if let (Some(s3), "chat-media") = (&backing.s3, bin) {
-                vars.extend(env(&[
+                shared.extend(env(&[
                     ("S3_ENDPOINT", &s3.endpoint),
                     ("S3_REGION", "us-east-1"),
                     ("S3_BUCKET", &s3.bucket),
@@ -218,29 +221,46 @@ impl Distributed {
                     ("S3_FORCE_PATH_STYLE", "true"),
                 ]));
             }
-            let mut proc = Proc::spawn(bin, &binary(bin)?, vars, logs.path())?;
-            wait_grpc_serving(&mut proc, &addr, service).await?;
+            let (proc, addr) = on_a_free_port(|port| {
+                let addr = format!("127.0.0.1:{port}");
+                let mut vars = vec![(addr_var.to_string(), addr.clone())];
+                vars.extend(shared.iter().cloned());
+                let logs = logs.path().to_path_buf();
+                async move {
+                    let mut proc = Proc::spawn(bin, &binary(bin)?, vars, &logs)?;
+                    wait_grpc_serving(&mut proc, &addr, service).await?;
+                    Ok((proc, addr))
+                }
+            })
+            .await?;
             procs.push(proc);
             urls.push(format!("http://{addr}"));
         }
         let mut bases = Vec::new();
         for n in 1..=gateways {
-            let port = free_port()?.to_string();
-            let mut vars = env(&[
+            let mut shared = env(&[
                 ("HOST", "127.0.0.1"),
-                ("PORT", &port),
                 ("AUTH_URL", &urls[0]),
                 ("MESSAGE_URL", &urls[1]),
                 ("MEDIA_URL", &urls[2]),
             ]);
-            vars.extend(certs.iter().cloned());
+            shared.extend(certs.iter().cloned());
             if let Some(redis) = &backing.redis_url {
-                vars.push(("REDIS_URL".into(), redis.clone()));
+                shared.push(("REDIS_URL".into(), redis.clone()));
             }
             let name = format!("chat-gateway-{n}");
-            let mut proc = Proc::spawn(&name, &binary("chat-gateway")?, vars, logs.path())?;
-            let base = format!("http://127.0.0.1:{port}");
-            wait_healthy(&mut proc, &base).await?;
+            let (proc, base) = on_a_free_port(|port| {
+                let mut vars = shared.clone();
+                vars.push(("PORT".into(), port.to_string()));
+                let (name, logs) = (name.clone(), logs.path().to_path_buf());
+                async move {
+                    let mut proc = Proc::spawn(&name, &binary("chat-gateway")?, vars, &logs)?;
+                    let base = format!("http://127.0.0.1:{port}");
+                    wait_healthy(&mut proc, &base).await?;
+                    Ok((proc, base))
+                }
+            })
+            .await?;
             procs.push(proc);
             bases.push(base);
         }
