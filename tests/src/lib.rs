@@ -90,27 +90,27 @@ mod tests {
         assert_eq!(got, seen[1]);
     }
 
-    #[tokio::test]
-    async fn any_other_failure_is_returned_at_once() {
+    /// How many starts a run makes when every one fails with `error`.
+    async fn tries_when_every_start_fails_with(error: &'static str) -> usize {
         let mut tries = 0;
         let got: anyhow::Result<()> = on_a_free_port(|_| {
             tries += 1;
-            async { anyhow::bail!("chat exited: bad configuration") }
+            async move { Err(anyhow::anyhow!(error)) }
         })
         .await;
         assert!(got.is_err());
+        tries
+    }
+
+    #[tokio::test]
+    async fn any_other_failure_is_returned_at_once() {
+        let tries = tries_when_every_start_fails_with("chat exited: bad configuration").await;
         assert_eq!(tries, 1);
     }
 
     #[tokio::test]
     async fn a_port_taken_every_time_fails_after_a_few_tries() {
-        let mut tries = 0;
-        let got: anyhow::Result<()> = on_a_free_port(|_| {
-            tries += 1;
-            async { anyhow::bail!("Address already in use") }
-        })
-        .await;
-        assert!(got.is_err());
+        let tries = tries_when_every_start_fails_with("Address already in use").await;
         assert_eq!(tries, PORT_TRIES);
     }
 }
