@@ -29,18 +29,35 @@ fn spawn(port: u16, data_dir: &std::path::Path) -> Child {
         .unwrap()
 }
 
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
+/// Waits until `base/healthz` answers; `false` when the child exited first.
+async fn healthy(http: &reqwest::Client, base: &str, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(res) = http.get(format!("{base}/healthz")).send().await
             && res.status() == 200
         {
             assert_eq!(res.json::<Value>().await.unwrap(), json!({"status": "ok"}));
-            return;
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("chat did not become healthy on {base}");
+}
+
+/// Starts chat on a free port, and on another when it exits before it is
+/// healthy: the port found free can be taken before chat binds it.
+async fn start_on_a_free_port(http: &reqwest::Client, data: &std::path::Path) -> (Child, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = spawn(port, data);
+        if healthy(http, &format!("http://127.0.0.1:{port}"), &mut child).await {
+            return (child, port);
+        }
+    }
+    panic!("chat exited at start on five free ports in a row");
 }
 
 fn terminate(mut child: Child) -> std::process::ExitStatus {
@@ -65,11 +82,8 @@ async fn serves_keeps_data_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("nested/data");
     let http = reqwest::Client::new();
-    let port = free_port();
+    let (child, port) = start_on_a_free_port(&http, &data).await;
     let base = format!("http://127.0.0.1:{port}");
-
-    let child = spawn(port, &data);
-    wait_healthy(&http, &base).await;
     let creds = json!({"username": "operator", "password": "long enough"});
     let res = http
         .post(format!("{base}/register"))
@@ -82,8 +96,11 @@ async fn serves_keeps_data_and_stops_on_sigterm() {
     assert!(data.is_dir(), "DATA_DIR was not created");
 
     // Same DATA_DIR, new process: the account is still there.
-    let child = spawn(port, &data);
-    wait_healthy(&http, &base).await;
+    let mut child = spawn(port, &data);
+    assert!(
+        healthy(&http, &base, &mut child).await,
+        "chat exited on restart"
+    );
     let res = http
         .post(format!("{base}/login"))
         .json(&creds)

@@ -27,8 +27,15 @@ impl TestRedis {
             child: None,
             _dir: tempfile::tempdir().expect("a temporary directory"),
         };
-        redis.restart().await;
-        redis
+        // The port found free can be taken before redis-server binds it:
+        // then it exits, and another port is tried.
+        for _ in 0..5 {
+            if redis.launch().await {
+                return redis;
+            }
+            redis.port = free_port();
+        }
+        panic!("redis-server exited at start on five free ports in a row");
     }
 
     pub fn url(&self) -> String {
@@ -37,6 +44,12 @@ impl TestRedis {
 
     /// Starts the server (again) on its port and waits for it to answer.
     pub async fn restart(&mut self) {
+        assert!(self.launch().await, "redis-server exited on restart");
+    }
+
+    /// Starts the server on its port; `true` once it answers, `false` when
+    /// it exited first.
+    async fn launch(&mut self) -> bool {
         self.stop();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
@@ -50,6 +63,12 @@ impl TestRedis {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && !matches!(child.try_wait(), Ok(None))
+            {
+                self.child = None;
+                return false;
+            }
             if let Ok(client) = redis::Client::open(self.url())
                 && let Ok(mut conn) = client.get_multiplexed_async_connection().await
                 && redis::cmd("PING")
@@ -57,7 +76,7 @@ impl TestRedis {
                     .await
                     .is_ok()
             {
-                return;
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
