@@ -63,6 +63,21 @@ pub async fn wait_grpc_serving(proc: &mut Proc, addr: &str, service: &str) -> an
     }
 }
 
+/// Starts `bin` as `name` with `vars` (its `PORT` among them) and waits
+/// until it answers `/healthz` on `port`; its base URL with it.
+async fn serve_http(
+    name: String,
+    bin: &'static str,
+    vars: Vec<(String, String)>,
+    logs: std::path::PathBuf,
+    port: impl std::fmt::Display,
+) -> anyhow::Result<(Proc, String)> {
+    let mut proc = Proc::spawn(&name, &binary(bin)?, vars, &logs)?;
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&mut proc, &base).await?;
+    Ok((proc, base))
+}
+
 /// Logs of everything a test started, printed when it fails.
 pub fn report<T>(procs: &[&Proc], outcome: anyhow::Result<T>) -> anyhow::Result<T> {
     if outcome.is_err() {
@@ -100,13 +115,7 @@ impl Standalone {
             let port = port.to_string();
             let mut vars = env(&[("HOST", "127.0.0.1"), ("PORT", &port), ("DATA_DIR", &data)]);
             vars.extend(env(extra));
-            let logs = logs.path().to_path_buf();
-            async move {
-                let mut proc = Proc::spawn("chat", &binary("chat")?, vars, &logs)?;
-                let base = format!("http://127.0.0.1:{port}");
-                wait_healthy(&mut proc, &base).await?;
-                Ok((proc, base))
-            }
+            serve_http("chat".into(), "chat", vars, logs.path().to_path_buf(), port)
         })
         .await?;
         Ok(Standalone {
@@ -252,13 +261,8 @@ impl Distributed {
             let (proc, base) = on_a_free_port(|port| {
                 let mut vars = shared.clone();
                 vars.push(("PORT".into(), port.to_string()));
-                let (name, logs) = (name.clone(), logs.path().to_path_buf());
-                async move {
-                    let mut proc = Proc::spawn(&name, &binary("chat-gateway")?, vars, &logs)?;
-                    let base = format!("http://127.0.0.1:{port}");
-                    wait_healthy(&mut proc, &base).await?;
-                    Ok((proc, base))
-                }
+                let logs = logs.path().to_path_buf();
+                serve_http(name.clone(), "chat-gateway", vars, logs, port)
             })
             .await?;
             procs.push(proc);

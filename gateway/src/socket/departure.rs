@@ -68,14 +68,7 @@ impl Departure {
 
 /// Puts the socket in client room `key`, unless it has closed.
 pub fn take_in<A: Adapter>(s: &SocketRef<A>, key: &str) -> Result<(), Error> {
-    let joined = match s.extensions.get::<Departure>() {
-        Some(d) => d.unless_closed(|| s.join(key.to_string())),
-        None => {
-            s.join(key.to_string());
-            true
-        }
-    };
-    if joined {
+    if unless_closed(s, || s.join(key.to_string())) {
         Ok(())
     } else {
         Err(Error::Unavailable(CLOSED.into()))
@@ -85,7 +78,7 @@ pub fn take_in<A: Adapter>(s: &SocketRef<A>, key: &str) -> Result<(), Error> {
 const CLOSED: &str = "This connection has closed";
 
 /// Who takes a socket out of a room.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Leaver {
     /// One of its events (`leaveRoom`, a join undone): once the socket has
     /// closed, its disconnect handler leaves instead.
@@ -97,10 +90,23 @@ pub enum Leaver {
 /// Takes the socket out of room `key`; `false` when an event finds the
 /// socket closed (its disconnect handler announces the departure).
 pub fn take_out<A: Adapter>(s: &SocketRef<A>, key: &str, by: Leaver) -> bool {
+    let leave = || s.leave(key.to_string());
+    match by {
+        Leaver::Event => unless_closed(s, leave),
+        Leaver::Disconnect => {
+            leave();
+            true
+        }
+    }
+}
+
+/// [`Departure::unless_closed`] for the socket's own departure; a socket
+/// without one (none on the chat namespaces) always changes.
+fn unless_closed<A: Adapter>(s: &SocketRef<A>, change: impl FnOnce()) -> bool {
     match s.extensions.get::<Departure>() {
-        Some(d) if by == Leaver::Event => d.unless_closed(|| s.leave(key.to_string())),
-        _ => {
-            s.leave(key.to_string());
+        Some(d) => d.unless_closed(change),
+        None => {
+            change();
             true
         }
     }
