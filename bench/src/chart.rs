@@ -73,8 +73,8 @@ pub fn svg_start(w: f64, h: f64, title: &str) -> String {
     s
 }
 
-/// One colour per system, in the order they ran (four at most).
-pub const COLOURS: [&str; 4] = ["#1f77b4", "#ff7f0e", "#9467bd", "#2ca02c"];
+/// One colour per system, in the order they ran (five at most).
+pub const COLOURS: [&str; 5] = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#2ca02c"];
 
 /// A system's name, colour and `(rate, p99, p50)` points.
 type Series<'a> = (&'a str, &'a str, Vec<(f64, f64, f64)>);

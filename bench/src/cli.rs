@@ -29,10 +29,14 @@ pub enum SystemKind {
     /// chat-media and one chat-gateway as separate processes talking gRPC
     /// (mutual TLS) over loopback; figures are the sum over the four.
     OursDistributed,
-    /// `chat-bench-floor` (src/bin/floor.rs): the reference's server written
+    /// `chat-bench-floor` (src/bin/floor/main.rs): the reference's server written
     /// on our gateway's crates (axum, socketioxide), messages in memory.
     /// What those crates cost on their own, below any server built on them.
     Floor,
+    /// The floor with one round trip per send to a second process over
+    /// plain TCP (src/bin/floor/hop.rs): the least a split layout on these
+    /// crates can cost, whatever its services do.
+    FloorDistributed,
     /// The tutorial's Node.js stack in bench/reference (messages in memory).
     Reference,
 }
@@ -43,6 +47,7 @@ impl SystemKind {
             SystemKind::Ours => "ours",
             SystemKind::OursDistributed => "ours-distributed",
             SystemKind::Floor => "floor",
+            SystemKind::FloorDistributed => "floor-distributed",
             SystemKind::Reference => "reference",
         }
     }
@@ -58,7 +63,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_values = ["idle", "storm", "fanout", "ramp"])]
     pub scenarios: Vec<Scenario>,
     /// Systems to run, in this order.
-    #[arg(long, value_delimiter = ',', default_values = ["ours", "ours-distributed", "floor", "reference"])]
+    #[arg(long, value_delimiter = ',', default_values = ["ours", "ours-distributed", "floor", "floor-distributed", "reference"])]
     pub systems: Vec<SystemKind>,
     /// Our server binary; default: $CARGO_TARGET_DIR/release/chat, else …/debug/chat.
     #[arg(long)]

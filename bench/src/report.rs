@@ -86,6 +86,8 @@ pub struct Row {
     pub distributed: Option<f64>,
     /// `chat-bench-floor`, when it ran.
     pub floor: Option<f64>,
+    /// The floor with a second process on each send's path, when it ran.
+    pub floor_distributed: Option<f64>,
     pub reference: Option<f64>,
     /// ours ÷ reference.
     pub ratio: Option<f64>,
@@ -94,6 +96,9 @@ pub struct Row {
     /// floor ÷ reference: where it misses a target, so would any server on
     /// the same crates.
     pub floor_ratio: Option<f64>,
+    /// floor-distributed ÷ reference: where it misses, so would any split
+    /// layout on the same crates.
+    pub floor_distributed_ratio: Option<f64>,
     pub target: Option<Target>,
     pub met: Option<bool>,
 }
@@ -318,10 +323,11 @@ fn ramp_best_step(r: &SystemResult) -> Option<&crate::scenario::rooms::Step> {
 
 pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
     let of = |kind| results.iter().find(|r| r.system == kind);
-    let (ours, distributed, floor, reference) = (
+    let (ours, distributed, floor, floor_distributed, reference) = (
         of(SystemKind::Ours),
         of(SystemKind::OursDistributed),
         of(SystemKind::Floor),
+        of(SystemKind::FloorDistributed),
         of(SystemKind::Reference),
     );
     let mut rows = Vec::new();
@@ -334,12 +340,14 @@ pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
         let o = ours.and_then(&get);
         let d = distributed.and_then(&get);
         let f = floor.and_then(&get);
+        let fd = floor_distributed.and_then(&get);
         let r = reference.and_then(&get);
-        if o.is_none() && d.is_none() && f.is_none() && r.is_none() {
+        if [o, d, f, fd, r].iter().all(Option::is_none) {
             continue;
         }
         let distributed_ratio = ratio(d, r);
         let floor_ratio = ratio(f, r);
+        let floor_distributed_ratio = ratio(fd, r);
         let ratio = ratio(o, r);
         let met = target.and_then(|t| t.met(o, ratio));
         if met == Some(false) {
@@ -350,10 +358,12 @@ pub fn summarise(args: &Args, results: &[SystemResult]) -> Summary {
             ours: o,
             distributed: d,
             floor: f,
+            floor_distributed: fd,
             reference: r,
             ratio,
             distributed_ratio,
             floor_ratio,
+            floor_distributed_ratio,
             target,
             met,
         });
@@ -440,18 +450,20 @@ pub fn table(summary: &Summary) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "\n{:<44} {:>11} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9}  {:<16} met",
+        "\n{:<44} {:>11} {:>11} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9}  {:<16} met",
         "metric",
         "ours",
         "distributed",
         "floor",
+        "floor-dist",
         "reference",
         "ours/ref",
         "dist/ref",
         "floor/ref",
+        "fdist/ref",
         "target"
     );
-    let _ = writeln!(t, "{}", "-".repeat(144));
+    let _ = writeln!(t, "{}", "-".repeat(166));
     for row in &summary.rows {
         let target = row.target.map_or_else(String::new, Target::describe);
         let met = match row.met {
@@ -461,15 +473,17 @@ pub fn table(summary: &Summary) -> String {
         };
         let _ = writeln!(
             t,
-            "{:<44} {:>11} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9}  {:<16} {met}",
+            "{:<44} {:>11} {:>11} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9} {:>9}  {:<16} {met}",
             row.metric,
             cell(row.ours),
             cell(row.distributed),
             cell(row.floor),
+            cell(row.floor_distributed),
             cell(row.reference),
             ratio_cell(row.ratio),
             ratio_cell(row.distributed_ratio),
             ratio_cell(row.floor_ratio),
+            ratio_cell(row.floor_distributed_ratio),
             target
         );
     }
@@ -480,7 +494,7 @@ pub fn json(args: &Args, results: &[SystemResult], summary: &Summary) -> serde_j
     serde_json::json!({
         "config": args,
         "notes": format!(
-            "ours: persistence on (SQLite in a temp DATA_DIR), {}; floor: the reference's server on axum + socketioxide, messages in memory; reference: messages in memory, no rate limiter",
+            "ours: persistence on (SQLite in a temp DATA_DIR), {}; floor: the reference's server on axum + socketioxide, messages in memory; floor-distributed: the floor with one plain-TCP round trip to a second process per send; reference: messages in memory, no rate limiter",
             crate::system::raised_limits()
         ),
         "systems": results,

@@ -165,6 +165,18 @@ impl Server {
                 cmd.env("HOST", OUR_HOST);
                 server.spawn("chat-bench-floor", cmd, &log, port)?;
             }
+            SystemKind::FloorDistributed => {
+                let echo_port = free_port()?;
+                let echo_addr = format!("127.0.0.1:{echo_port}");
+                let mut cmd = command(&floor_binary()?);
+                cmd.args(["echo", &echo_addr]).env("HOST", OUR_HOST);
+                let echo_log = dir.join("echo.log");
+                server.spawn("chat-bench-floor echo", cmd, &echo_log, port)?;
+                wait_listening(echo_port, "the floor's echo", server.start_wait()).await?;
+                let mut cmd = command(&floor_binary()?);
+                cmd.env("HOST", OUR_HOST).env("FLOOR_HOP", echo_addr);
+                server.spawn("chat-bench-floor", cmd, &log, port)?;
+            }
             SystemKind::Reference => {
                 let mut cmd = command(Path::new("node"));
                 cmd.arg(args.reference_dir.join("server.js"))

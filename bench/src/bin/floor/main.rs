@@ -11,6 +11,10 @@
 //! misses a target, no change to our own code can meet it without leaving
 //! those crates; where the floor meets it, the gap is ours to close.
 //!
+//! With `FLOOR_HOP` set it is the system `floor-distributed` (`hop.rs`):
+//! each send also makes one round trip to another process, the least a
+//! split layout adds.
+//!
 //! Like the reference, it serves exactly what the bench uses: `POST
 //! /register`, `GET /healthz`, and the `/chat` and `/` namespaces with
 //! `joinRoom`, `sendMessage` and `history`. It is not a chat server: there
@@ -32,6 +36,9 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 
+mod hop;
+use hop::Hop;
+
 /// Matches the reference's `listen` backlog (Node's default).
 const BACKLOG: u32 = 511;
 
@@ -40,6 +47,8 @@ struct Floor {
     keys: Arc<Keys>,
     rooms: Arc<Mutex<HashMap<String, Vec<Arc<Message>>>>>,
     seq: Arc<AtomicU64>,
+    /// The split floor's other process, when `FLOOR_HOP` names it.
+    hop: Option<Arc<Hop>>,
 }
 
 struct Keys {
@@ -103,6 +112,17 @@ struct User(Arc<str>);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, mode, addr] = &args[..]
+        && mode == "echo"
+    {
+        let listener = tokio::net::TcpListener::bind(addr.parse::<SocketAddr>()?).await?;
+        return Ok(hop::echo(listener).await?);
+    }
+    let hop = match std::env::var("FLOOR_HOP") {
+        Ok(addr) => Some(Arc::new(Hop::connect(addr.parse()?).await?)),
+        Err(_) => None,
+    };
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
@@ -120,6 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
         rooms: Arc::default(),
         seq: Arc::default(),
+        hop,
     };
     // engineioxide's defaults, but for the websocket read buffer: 1 KiB as
     // the gateway sets it, since that is memory per socket that any
@@ -258,6 +279,14 @@ async fn send_message(
         edited_at: None,
         deleted: false,
     });
+    if let Some(hop) = &floor.hop {
+        let sent = serde_json::to_vec(&*message).unwrap_or_default();
+        if !hop.round_trip(&sent).await {
+            let _ =
+                ack.send(&serde_json::json!({ "ok": false, "error": "the other process is gone" }));
+            return;
+        }
+    }
     floor
         .rooms
         .lock()
