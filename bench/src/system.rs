@@ -158,23 +158,21 @@ impl Server {
                     .envs(urls.iter().map(|(k, v)| (k, v)));
                 server.spawn("chat-gateway", cmd, &log, port)?;
             }
-            SystemKind::Floor => {
-                let mut cmd = command(&floor_binary()?);
+            SystemKind::Floor | SystemKind::FloorDistributed => {
+                let floor = floor_binary()?;
+                let mut cmd = command(&floor);
                 // Unused by the floor, but vgdb names its pipes after it
                 // (see `callgrind::control`).
                 cmd.env("HOST", OUR_HOST);
-                server.spawn("chat-bench-floor", cmd, &log, port)?;
-            }
-            SystemKind::FloorDistributed => {
-                let echo_port = free_port()?;
-                let echo_addr = format!("127.0.0.1:{echo_port}");
-                let mut cmd = command(&floor_binary()?);
-                cmd.args(["echo", &echo_addr]).env("HOST", OUR_HOST);
-                let echo_log = dir.join("echo.log");
-                server.spawn("chat-bench-floor echo", cmd, &echo_log, port)?;
-                wait_listening(echo_port, "the floor's echo", server.start_wait()).await?;
-                let mut cmd = command(&floor_binary()?);
-                cmd.env("HOST", OUR_HOST).env("FLOOR_HOP", echo_addr);
+                if kind == SystemKind::FloorDistributed {
+                    let echo_port = free_port()?;
+                    let echo_addr = format!("127.0.0.1:{echo_port}");
+                    let mut echo = command(&floor);
+                    echo.args(["echo", &echo_addr]).env("HOST", OUR_HOST);
+                    server.spawn("chat-bench-floor echo", echo, &dir.join("echo.log"), port)?;
+                    wait_listening(echo_port, "the floor's echo", server.start_wait()).await?;
+                    cmd.env("FLOOR_HOP", echo_addr);
+                }
                 server.spawn("chat-bench-floor", cmd, &log, port)?;
             }
             SystemKind::Reference => {
