@@ -33,9 +33,10 @@ pub enum SystemKind {
     /// on our gateway's crates (axum, socketioxide), messages in memory.
     /// What those crates cost on their own, below any server built on them.
     Floor,
-    /// The floor with one round trip per send to a second process over
-    /// plain TCP (src/bin/floor/hop.rs): the least a split layout on these
-    /// crates can cost, whatever its services do.
+    /// The floor with one gRPC round trip per send (`PostMessages` over
+    /// mutual TLS, src/bin/floor/hop.rs) to a second process that answers
+    /// at once: the least the split layout on these crates can cost,
+    /// whatever its services do.
     FloorDistributed,
     /// The tutorial's Node.js stack in bench/reference (messages in memory).
     Reference,

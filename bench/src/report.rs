@@ -494,7 +494,7 @@ pub fn json(args: &Args, results: &[SystemResult], summary: &Summary) -> serde_j
     serde_json::json!({
         "config": args,
         "notes": format!(
-            "ours: persistence on (SQLite in a temp DATA_DIR), {}; floor: the reference's server on axum + socketioxide, messages in memory; floor-distributed: the floor with one plain-TCP round trip to a second process per send; reference: messages in memory, no rate limiter",
+            "ours: persistence on (SQLite in a temp DATA_DIR), {}; floor: the reference's server on axum + socketioxide, messages in memory; floor-distributed: the floor with one gRPC round trip (PostMessages over mutual TLS) per send to a second process that answers at once; reference: messages in memory, no rate limiter",
             crate::system::raised_limits()
         ),
         "systems": results,

@@ -165,13 +165,17 @@ impl Server {
                 // (see `callgrind::control`).
                 cmd.env("HOST", OUR_HOST);
                 if kind == SystemKind::FloorDistributed {
+                    let certs = platform_certs(args, &dir.join("certs"))?;
                     let echo_port = free_port()?;
                     let echo_addr = format!("127.0.0.1:{echo_port}");
                     let mut echo = command(&floor);
-                    echo.args(["echo", &echo_addr]).env("HOST", OUR_HOST);
+                    echo.args(["echo", &echo_addr])
+                        .env("HOST", OUR_HOST)
+                        .envs(certs.iter().map(|(k, v)| (k, v)));
                     server.spawn("chat-bench-floor echo", echo, &dir.join("echo.log"), port)?;
                     wait_listening(echo_port, "the floor's echo", server.start_wait()).await?;
-                    cmd.env("FLOOR_HOP", echo_addr);
+                    cmd.env("FLOOR_HOP", format!("http://{echo_addr}"))
+                        .envs(certs.iter().map(|(k, v)| (k, v)));
                 }
                 server.spawn("chat-bench-floor", cmd, &log, port)?;
             }

@@ -1,102 +1,196 @@
 //! The split floor (`floor-distributed`): before a send is stored and
-//! broadcast, it makes one round trip to another process, as the split
-//! layout's gateway sends each message to the message service and waits
-//! for the answer. The trip is as cheap as a trip between processes gets:
-//! plain TCP on loopback, one connection, a length-prefixed frame each way,
-//! answers in the order asked (no TLS, no HTTP/2, no protobuf, no storage).
-//! So what this floor costs beyond the floor is what any second process on
-//! a send's path costs on this machine, below anything gRPC could do.
+//! broadcast it goes to another process as the split layout's gateway
+//! sends it, with the same client (`chat_gateway::posts::Posts`: one
+//! `PostMessages` stream, answers matched by id) over the same transport
+//! (mutual TLS with the platform certificate, HTTP/2, tonic, the caller
+//! check), to a server on the same stack (`chat_common::grpc::serve`) that
+//! answers at once: no rules, no store. What this floor costs beyond the
+//! floor is what the split layout's dependencies cost for one send.
 
-use std::collections::VecDeque;
-use std::io;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use chat_common::caller::Caller;
+use chat_common::channel::over_network;
+use chat_common::credentials::Credentials;
+use chat_common::env::Vars;
+use chat_common::grpc::{Options, ServeError};
+use chat_gateway::posts::Posts;
+use chat_proto::message::v1 as pb;
+use futures::StreamExt;
+use futures::future::ready;
+use pb::message_service_server::{MessageService, MessageServiceServer};
+use pb::post_messages_response::Result as Answer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::{Request, Response, Status, Streaming};
 
-/// The connection to the echo process.
-pub struct Hop {
-    /// Held while a frame is written, so that the order of `waiting` is
-    /// the order of the frames on the wire (and so of the answers).
-    write: tokio::sync::Mutex<OwnedWriteHalf>,
-    waiting: Arc<Mutex<Waiting>>,
+/// The platform's certificates, from `GRPC_*` as every service reads them.
+pub fn credentials() -> Result<Credentials, String> {
+    Credentials::from_vars(&Vars::new(|name: &str| std::env::var(name).ok()))
+        .map_err(|e| e.to_string())
 }
 
-/// The senders whose frames are on their way, oldest first; `None` once
-/// the connection ended.
-type Waiting = Option<VecDeque<oneshot::Sender<()>>>;
+/// The gateway's side: one `PostMessages` stream to the echo.
+pub struct Hop {
+    posts: Posts,
+}
 
 impl Hop {
-    pub async fn connect(addr: SocketAddr) -> io::Result<Hop> {
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let (read, write) = tcp.into_split();
-        let waiting = Arc::new(Mutex::new(Some(VecDeque::new())));
-        tokio::spawn(answer(BufReader::new(read), waiting.clone()));
+    /// Connects now, so that no send pays for the TLS handshake (the
+    /// gateway's connections are up before the bench's sends, too).
+    pub async fn connect(url: &str, credentials: &Credentials) -> Result<Hop, String> {
+        let endpoint = credentials.endpoint(url)?.tcp_nodelay(true);
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
         Ok(Hop {
-            write: tokio::sync::Mutex::new(write),
-            waiting,
+            posts: Posts::new(over_network(channel), Duration::from_secs(10)),
         })
     }
 
-    /// Sends `payload` to the other process and waits until it came back;
-    /// false when the connection is gone.
-    pub async fn round_trip(&self, payload: &[u8]) -> bool {
-        let Ok(len) = u32::try_from(payload.len()) else {
-            return false;
+    /// Posts the send and waits for its answer; false when none came.
+    pub async fn round_trip(&self, post: pb::PostMessageRequest) -> bool {
+        self.posts.post(post).await.is_ok()
+    }
+}
+
+/// `chat-bench-floor echo ADDR`: the other process.
+pub async fn serve(listener: TcpListener, credentials: Credentials) -> Result<(), String> {
+    let options = Options {
+        credentials,
+        ..Options::default()
+    };
+    let routes = Routes::new(MessageServiceServer::new(Echo::default()));
+    chat_common::grpc::serve(
+        listener,
+        &["chat.message.v1.MessageService"],
+        routes,
+        options,
+        std::future::pending(),
+    )
+    .await
+    .map_err(|e: ServeError| e.to_string())
+}
+
+/// Answers every send with the message it would have stored.
+#[derive(Default, Clone)]
+struct Echo {
+    seq: Arc<AtomicU64>,
+}
+
+impl Echo {
+    fn answer(&self, item: pb::PostMessagesRequest) -> pb::PostMessagesResponse {
+        let post = item.post.unwrap_or_default();
+        let message = pb::Message {
+            id: format!("{:012}", self.seq.fetch_add(1, Ordering::Relaxed) + 1),
+            room: post.room,
+            sender: post.sender,
+            content: post.content,
+            client_id: post.client_id,
+            timestamp: Some(chat_common::time::millis_to_timestamp(
+                chat_common::time::now_millis(),
+            )),
+            ..pb::Message::default()
         };
-        let mut frame = Vec::with_capacity(4 + payload.len());
-        frame.extend_from_slice(&len.to_be_bytes());
-        frame.extend_from_slice(payload);
-        let (reply, answered) = oneshot::channel();
-        {
-            let mut write = self.write.lock().await;
-            match lock(&self.waiting).as_mut() {
-                Some(waiting) => waiting.push_back(reply),
-                None => return false,
-            }
-            if write.write_all(&frame).await.is_err() {
-                return false;
-            }
-        }
-        answered.await.is_ok()
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Reads the frames coming back and wakes their senders, in order. When
-/// the connection ends, the senders still waiting are dropped (their trip
-/// failed), and so is every later one.
-async fn answer(mut read: BufReader<tokio::net::tcp::OwnedReadHalf>, waiting: Arc<Mutex<Waiting>>) {
-    let mut body = Vec::new();
-    while let Ok(len) = read.read_u32().await {
-        body.resize(len as usize, 0);
-        if read.read_exact(&mut body).await.is_err() {
-            break;
-        }
-        if let Some(reply) = lock(&waiting).as_mut().and_then(VecDeque::pop_front) {
-            let _ = reply.send(());
+        pb::PostMessagesResponse {
+            id: item.id,
+            result: Some(Answer::Posted(pb::PostMessageResponse {
+                message: Some(message),
+                created: true,
+            })),
         }
     }
-    lock(&waiting).take();
 }
 
-/// `chat-bench-floor echo ADDR`: the other process. Writes back every byte
-/// it reads, on every connection.
-pub async fn echo(listener: TcpListener) -> io::Result<()> {
-    loop {
-        let (tcp, _) = listener.accept().await?;
-        tcp.set_nodelay(true)?;
-        tokio::spawn(async move {
-            let (mut read, mut write) = tcp.into_split();
-            let _ = tokio::io::copy(&mut read, &mut write).await;
-        });
+type Answers =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::PostMessagesResponse, Status>> + Send>>;
+
+fn only_posts<T>() -> Result<Response<T>, Status> {
+    Err(Status::unimplemented(
+        "the floor's echo answers PostMessages only",
+    ))
+}
+
+#[tonic::async_trait]
+impl MessageService for Echo {
+    type PostMessagesStream = Answers;
+
+    async fn post_messages(
+        &self,
+        request: Request<Streaming<pb::PostMessagesRequest>>,
+    ) -> Result<Response<Answers>, Status> {
+        Caller::of(&request)?.platform_only("PostMessages")?;
+        let echo = self.clone();
+        let answers = request
+            .into_inner()
+            .take_while(|item| ready(item.is_ok()))
+            .filter_map(|item| ready(item.ok()))
+            .map(move |item| Ok(echo.answer(item)));
+        Ok(Response::new(Box::pin(answers)))
+    }
+
+    async fn post_message(
+        &self,
+        _: Request<pb::PostMessageRequest>,
+    ) -> Result<Response<pb::PostMessageResponse>, Status> {
+        only_posts()
+    }
+    async fn get_by_client_id(
+        &self,
+        _: Request<pb::GetByClientIdRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
+        only_posts()
+    }
+    async fn list_messages(
+        &self,
+        _: Request<pb::ListMessagesRequest>,
+    ) -> Result<Response<pb::ListMessagesResponse>, Status> {
+        only_posts()
+    }
+    async fn get_message(
+        &self,
+        _: Request<pb::GetMessageRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
+        only_posts()
+    }
+    async fn edit_message(
+        &self,
+        _: Request<pb::EditMessageRequest>,
+    ) -> Result<Response<pb::Message>, Status> {
+        only_posts()
+    }
+    async fn delete_message(
+        &self,
+        _: Request<pb::DeleteMessageRequest>,
+    ) -> Result<Response<pb::DeleteMessageResponse>, Status> {
+        only_posts()
+    }
+    async fn mark_read(
+        &self,
+        _: Request<pb::MarkReadRequest>,
+    ) -> Result<Response<pb::MarkReadResponse>, Status> {
+        only_posts()
+    }
+    async fn get_unread_counts(
+        &self,
+        _: Request<pb::GetUnreadCountsRequest>,
+    ) -> Result<Response<pb::GetUnreadCountsResponse>, Status> {
+        only_posts()
+    }
+    async fn react(
+        &self,
+        _: Request<pb::ReactRequest>,
+    ) -> Result<Response<pb::ReactResponse>, Status> {
+        only_posts()
+    }
+    async fn search(
+        &self,
+        _: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        only_posts()
     }
 }
 
@@ -104,38 +198,41 @@ pub async fn echo(listener: TcpListener) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn every_trip_comes_back_to_its_own_sender() {
+    async fn echo(credentials: Credentials) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(echo(listener));
-        let hop = Arc::new(Hop::connect(addr).await.unwrap());
-        let trips = (0..200).map(|i| {
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(serve(listener, credentials));
+        url
+    }
+
+    fn post(i: usize) -> pb::PostMessageRequest {
+        pb::PostMessageRequest {
+            room: "general".into(),
+            sender: "alice".into(),
+            content: format!("send {i}"),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn every_send_is_answered_over_mutual_tls() {
+        let set = chat_common::certs::generate(&chat_common::certs::default_names()).unwrap();
+        let url = echo(set.credentials()).await;
+        let hop = Arc::new(Hop::connect(&url, &set.credentials()).await.unwrap());
+        let trips = (0..100).map(|i| {
             let hop = hop.clone();
-            tokio::spawn(async move { hop.round_trip(format!("send {i}").as_bytes()).await })
+            tokio::spawn(async move { hop.round_trip(post(i)).await })
         });
         for trip in futures::future::join_all(trips).await {
             assert!(trip.unwrap());
         }
-        assert_eq!(lock(&hop.waiting).as_ref().map(VecDeque::len), Some(0));
     }
 
     #[tokio::test]
-    async fn once_the_other_process_is_gone_every_trip_fails() {
-        // An other end that answers one frame, then hangs up.
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let (mut tcp, _) = listener.accept().await.unwrap();
-            let mut frame = [0u8; 4 + 3];
-            tcp.read_exact(&mut frame).await.unwrap();
-            tcp.write_all(&frame).await.unwrap();
-        });
-        let hop = Hop::connect(addr).await.unwrap();
-        assert!(hop.round_trip(b"one").await);
-        let after = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-            (hop.round_trip(b"two").await, hop.round_trip(b"three").await)
-        });
-        assert_eq!(after.await.unwrap(), (false, false));
+    async fn a_caller_without_the_platform_certificate_is_refused() {
+        let set = chat_common::certs::generate(&chat_common::certs::default_names()).unwrap();
+        let url = echo(set.credentials()).await;
+        let hop = Hop::connect(&url, &Credentials::default()).await.unwrap();
+        assert!(!hop.round_trip(post(0)).await);
     }
 }

@@ -12,8 +12,9 @@
 //! those crates; where the floor meets it, the gap is ours to close.
 //!
 //! With `FLOOR_HOP` set it is the system `floor-distributed` (`hop.rs`):
-//! each send also makes one round trip to another process, the least a
-//! split layout adds.
+//! each send also makes one `PostMessages` round trip over gRPC with
+//! mutual TLS to another process that answers at once, the least the split
+//! layout's hop to the message service can cost.
 //!
 //! Like the reference, it serves exactly what the bench uses: `POST
 //! /register`, `GET /healthz`, and the `/chat` and `/` namespaces with
@@ -112,15 +113,20 @@ struct User(Arc<str>);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As every one of our binaries does. Without a subscriber each of h2's
+    // and socketioxide's spans is handed to `log` instead (tracing's `log`
+    // feature, which a dependency turns on): a few thousand instructions a
+    // send that our processes do not pay.
+    chat_common::telemetry::init();
     let args: Vec<String> = std::env::args().collect();
     if let [_, mode, addr] = &args[..]
         && mode == "echo"
     {
         let listener = tokio::net::TcpListener::bind(addr.parse::<SocketAddr>()?).await?;
-        return Ok(hop::echo(listener).await?);
+        return Ok(hop::serve(listener, hop::credentials()?).await?);
     }
     let hop = match std::env::var("FLOOR_HOP") {
-        Ok(addr) => Some(Arc::new(Hop::connect(addr.parse()?).await?)),
+        Ok(url) => Some(Arc::new(Hop::connect(&url, &hop::credentials()?).await?)),
         Err(_) => None,
     };
     let port: u16 = std::env::var("PORT")
@@ -280,8 +286,14 @@ async fn send_message(
         deleted: false,
     });
     if let Some(hop) = &floor.hop {
-        let sent = serde_json::to_vec(&*message).unwrap_or_default();
-        if !hop.round_trip(&sent).await {
+        let post = chat_proto::message::v1::PostMessageRequest {
+            room: message.room.clone(),
+            sender: message.sender.clone(),
+            content: message.content.clone(),
+            client_id: message.client_id.clone(),
+            ..Default::default()
+        };
+        if !hop.round_trip(post).await {
             let _ =
                 ack.send(&serde_json::json!({ "ok": false, "error": "the other process is gone" }));
             return;
