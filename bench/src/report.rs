@@ -128,9 +128,10 @@ fn metrics(args: &Args) -> Vec<(String, Getter, Option<Target>)> {
         ),
         (
             "idle: server RSS per connection (KiB)".into(),
-            // Issue 17's target: half the reference's memory per socket.
+            // Issue 17's targets: no more memory per socket than the reference
+            // (its measurement table said half; its targets, which bind, say 1.0).
             Box::new(|r: &SystemResult| r.idle.as_ref().map(|i| i.kib_per_connection)),
-            Some(Target::RatioAtMost(0.5)),
+            Some(Target::RatioAtMost(1.0)),
         ),
         (
             "idle: marginal RSS per connection (KiB)".into(),
