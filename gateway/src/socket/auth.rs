@@ -1,6 +1,7 @@
 //! The handshake middleware every namespace runs: the access token from
-//! `auth.token` becomes the socket's [`Identity`], and the socket is bound
-//! to the token's session and expiry (`super::sessions`).
+//! `auth.token` becomes the socket's [`Identity`], the socket is bound to
+//! the token's session and expiry (`super::sessions`), and it gets its
+//! state ([`Conn`]).
 
 use std::sync::Arc;
 
@@ -12,6 +13,10 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use crate::error::Error;
 
 use super::SocketState;
+use super::budget::EventBudget;
+use super::conn::{Conn, conn};
+use super::departure::Departure;
+use super::event::Sequencer;
 
 /// Who is behind a socket, fixed at the handshake.
 #[derive(Debug, Clone)]
@@ -25,8 +30,8 @@ pub struct Identity {
 }
 
 /// Refuses the connection with `No token provided` or `Authentication
-/// error` (the tutorial's messages); on success stores the [`Identity`] in
-/// the socket's extensions.
+/// error` (the tutorial's messages); on success stores the socket's
+/// [`Conn`].
 pub async fn authenticate<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
@@ -46,18 +51,25 @@ pub async fn authenticate<A: Adapter>(
     let claims = st.app.verifier.verify(&token).await.inspect_err(|_| {
         metrics::counter!("chat_socket_auth_failures_total", "reason" => "invalid").increment(1);
     })?;
-    super::sessions::bind(&s, io, &claims);
-    let base_url = st.app.public_base().to_string();
-    s.extensions.insert(Arc::new(Identity {
-        user_id: claims.sub,
-        lower: claims.username.to_ascii_lowercase(),
-        username: claims.username,
-        base_url,
-    }));
+    let lease = super::sessions::bind(&s, io, &claims);
+    let limits = &st.app.config.limits;
+    Conn {
+        me: Arc::new(Identity {
+            user_id: claims.sub,
+            lower: claims.username.to_ascii_lowercase(),
+            username: claims.username,
+            base_url: st.app.public_base().to_string(),
+        }),
+        lease,
+        budget: EventBudget::new(limits),
+        queue: Sequencer::new(limits.max_queued_events),
+        departure: Departure::default(),
+    }
+    .insert(&s);
     Ok(())
 }
 
 /// The identity the middleware stored.
 pub fn identity<A: Adapter>(s: &SocketRef<A>) -> Option<Arc<Identity>> {
-    s.extensions.get::<Arc<Identity>>()
+    conn(s).map(|c| c.me.clone())
 }

@@ -16,7 +16,7 @@
 //! just before disconnecting) cannot slip a room past it.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
@@ -26,32 +26,41 @@ use socketioxide::socket::{DisconnectReason, Socket};
 use crate::drain::InFlight;
 use crate::error::Error;
 
+use super::conn::conn;
 use super::rooms::room_name_of_key;
 
-/// Held by a chat socket (a socket extension) until its departure is
+/// Part of every socket's [`Conn`](super::conn::Conn). A chat socket
+/// also holds the drain ([`hold`](Self::hold)) until its departure is
 /// announced, so a graceful stop can wait for every `userLeft`.
-#[derive(Clone)]
-pub struct Departure(Arc<Inner>);
+#[derive(Default)]
+pub struct Departure(Mutex<State>);
 
-struct Inner {
-    _announcing: InFlight,
+#[derive(Default)]
+struct State {
     /// Whether the socket has closed (its rooms were read).
-    closed: Mutex<bool>,
+    closed: bool,
+    announcing: Option<InFlight>,
 }
 
 impl Departure {
-    pub fn new(announcing: InFlight) -> Self {
-        Self(Arc::new(Inner {
-            _announcing: announcing,
-            closed: Mutex::new(false),
-        }))
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A graceful stop waits until [`announced`](Self::announced).
+    pub fn hold(&self, announcing: InFlight) {
+        self.state().announcing = Some(announcing);
+    }
+
+    pub fn announced(&self) {
+        self.state().announcing = None;
     }
 
     /// Runs `change`, a join or leave of a client room, unless the socket
     /// has closed; whether it ran.
     pub fn unless_closed(&self, change: impl FnOnce()) -> bool {
-        let closed = self.0.closed.lock().unwrap_or_else(|p| p.into_inner());
-        if *closed {
+        let state = self.state();
+        if state.closed {
             return false;
         }
         change();
@@ -60,8 +69,8 @@ impl Departure {
 
     /// Marks the socket closed and reads its rooms, at once for any change.
     fn close<R: AsRef<str>>(&self, rooms: impl FnOnce() -> Vec<R>) -> Vec<String> {
-        let mut closed = self.0.closed.lock().unwrap_or_else(|p| p.into_inner());
-        *closed = true;
+        let mut state = self.state();
+        state.closed = true;
         client_rooms(rooms())
     }
 }
@@ -101,10 +110,10 @@ pub fn take_out<A: Adapter>(s: &SocketRef<A>, key: &str, by: Leaver) -> bool {
 }
 
 /// [`Departure::unless_closed`] for the socket's own departure; a socket
-/// without one (none on the chat namespaces) always changes.
+/// without one (none past the handshake) always changes.
 fn unless_closed<A: Adapter>(s: &SocketRef<A>, change: impl FnOnce()) -> bool {
-    match s.extensions.get::<Departure>() {
-        Some(d) => d.unless_closed(change),
+    match conn(s) {
+        Some(c) => c.departure.unless_closed(change),
         None => {
             change();
             true
@@ -121,8 +130,8 @@ impl<A: Adapter> FromDisconnectParts<A> for RoomsAtClose {
 
     fn from_disconnect_parts(s: &Arc<Socket<A>>, _: DisconnectReason) -> Result<Self, Infallible> {
         let rooms = || s.rooms();
-        Ok(Self(match s.extensions.get::<Departure>() {
-            Some(d) => d.close(rooms),
+        Ok(Self(match conn(s) {
+            Some(c) => c.departure.close(rooms),
             None => client_rooms(rooms()),
         }))
     }
@@ -139,12 +148,13 @@ fn client_rooms<R: AsRef<str>>(rooms: Vec<R>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use crate::drain::Drain;
     use crate::socket::rooms::RoomName;
 
     fn departure() -> Departure {
-        Departure::new(Arc::new(Drain::default()).socket())
+        Departure::default()
     }
 
     #[test]
@@ -162,6 +172,19 @@ mod tests {
         let mut ran = false;
         assert!(!d.unless_closed(|| ran = true));
         assert!(!ran);
+    }
+
+    #[tokio::test]
+    async fn a_graceful_stop_waits_until_the_departure_is_announced() {
+        let drain = Arc::new(crate::drain::Drain::default());
+        let d = departure();
+        d.hold(drain.socket());
+        let waiting = tokio::time::timeout(Duration::from_millis(50), drain.departed());
+        assert!(waiting.await.is_err(), "the drain did not wait");
+        d.close(Vec::<String>::new);
+        d.announced();
+        let waiting = tokio::time::timeout(Duration::from_secs(5), drain.departed());
+        assert!(waiting.await.is_ok(), "the drain still waits");
     }
 
     #[test]

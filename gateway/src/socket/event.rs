@@ -22,8 +22,9 @@ use tracing::Instrument;
 use crate::error::{Error, ErrorCode};
 
 use super::SocketState;
-use super::auth::{Identity, identity};
-use super::budget::{EventBudget, Verdict};
+use super::auth::Identity;
+use super::budget::Verdict;
+use super::conn::{Conn, conn};
 use super::payload::Links;
 
 /// What a handler gets to work with.
@@ -164,12 +165,13 @@ async fn run<A, F, Fut, T>(
         reply,
         data,
         turn,
+        me,
     } = inc;
     let turn = match turn {
         Ok(turn) => turn,
         Err(refusal) => return refuse(socket, reply, &name, label, refusal),
     };
-    let Some(me) = identity(&socket) else {
+    let Some(me) = me else {
         reply.send::<Value>(
             &name,
             Err(Error::Unauthorized("Authentication error".into())),
@@ -268,19 +270,18 @@ fn refuse<A: Adapter>(
 }
 
 /// Spends the event's token of the socket's budget and takes its place in
-/// the socket's queue; sockets without them (none in practice) pass.
-fn admit<A: Adapter>(s: &Arc<Socket<A>>) -> Result<Turn, Refusal> {
-    if let Some(budget) = s.extensions.get::<Arc<EventBudget>>() {
-        match budget.admit() {
-            Verdict::Admit => {}
-            Verdict::Refuse => return Err(Refusal::Budget),
-            Verdict::Disconnect => return Err(Refusal::Flood),
-        }
+/// the socket's queue; a socket without them (none past the handshake)
+/// passes.
+fn admit(c: Option<&Conn>) -> Result<Turn, Refusal> {
+    let Some(c) = c else {
+        return Ok(Turn::default());
+    };
+    match c.budget.admit() {
+        Verdict::Admit => {}
+        Verdict::Refuse => return Err(Refusal::Budget),
+        Verdict::Disconnect => return Err(Refusal::Flood),
     }
-    match s.extensions.get::<Sequencer>() {
-        Some(q) => q.next().ok_or(Refusal::Queue),
-        None => Ok(Turn::default()),
-    }
+    c.queue.next().ok_or(Refusal::Queue)
 }
 
 fn code_label(code: ErrorCode) -> &'static str {
@@ -305,6 +306,8 @@ pub struct Incoming<A: Adapter> {
     /// The first argument; `null` when the client sent none (`join`).
     data: Value,
     turn: Result<Turn, Refusal>,
+    /// Who sent it; `None` only for a socket the handshake refused.
+    me: Option<Arc<Identity>>,
 }
 
 impl<A: Adapter> FromMessageParts<A> for Incoming<A> {
@@ -320,7 +323,8 @@ impl<A: Adapter> FromMessageParts<A> for Incoming<A> {
         // Extraction runs synchronously in arrival order: the place to count
         // the event and take a ticket. A refused event's payload is never
         // even decoded, so a flood costs little.
-        let turn = admit(s);
+        let conn = conn(s);
+        let turn = admit(conn.as_deref());
         let data = match turn {
             Ok(_) => TryData::<Value>::from_message_parts(s, v, ack_id)?.0,
             Err(_) => Ok(Value::Null),
@@ -333,6 +337,7 @@ impl<A: Adapter> FromMessageParts<A> for Incoming<A> {
             socket,
             data: data.unwrap_or(Value::Null),
             turn,
+            me: conn.map(|c| c.me.clone()),
         })
     }
 }

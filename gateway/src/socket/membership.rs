@@ -12,9 +12,10 @@ use socketioxide::extract::{SocketRef, State};
 use crate::error::Error;
 
 use super::SocketState;
-use super::auth::{Identity, identity};
-use super::departure::{Departure, Leaver, RoomsAtClose, take_in, take_out};
-use super::event::{Cx, Outcome, Sequencer};
+use super::auth::Identity;
+use super::conn::conn;
+use super::departure::{Leaver, RoomsAtClose, take_in, take_out};
+use super::event::{Cx, Outcome};
 use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
 use super::rooms::{GENERAL, RoomName, room_name_of_key};
@@ -225,17 +226,16 @@ pub async fn on_disconnect<A: Adapter>(
     RoomsAtClose(keys): RoomsAtClose,
 ) {
     metrics::gauge!("chat_socket_connected", "namespace" => s.ns().to_string()).decrement(1.0);
-    let Some(me) = identity(&s) else { return };
+    let Some(c) = conn(&s) else { return };
+    let me = &c.me;
     // Let the events still queued for this socket finish first.
-    if let Some(q) = s.extensions.get::<Sequencer>() {
-        let _turn = q.last().wait().await;
-    }
+    let _turn = c.queue.last().wait().await;
     for key in keys {
         let roster = st.roster.as_ref();
-        if let Err(e) = announce_left(&s, &io, roster, &me, &key, Leaver::Disconnect).await {
+        if let Err(e) = announce_left(&s, &io, roster, me, &key, Leaver::Disconnect).await {
             tracing::warn!(error = %e, room = key, "could not announce a departure");
         }
     }
-    s.extensions.remove::<Departure>();
+    c.departure.announced();
     tracing::debug!(sid = %s.id, user = %me.username, "socket disconnected");
 }

@@ -9,6 +9,7 @@ mod buckets;
 mod budget;
 mod chat;
 mod cluster;
+mod conn;
 mod delivered;
 mod departure;
 mod event;
@@ -53,10 +54,9 @@ use crate::error::Error;
 use crate::state::AppState;
 
 use self::auth::{authenticate, identity};
-use self::budget::EventBudget;
 use self::cluster::RedisLink;
-use self::departure::Departure;
-use self::event::{Call, Sequencer, route};
+use self::conn::conn;
+use self::event::{Call, route};
 use self::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
 use self::limits::RateLimits;
 use self::rooms::{name_key, user_key};
@@ -258,15 +258,6 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
 /// spawned connect handler) could miss the client's first events.
 async fn connected() {}
 
-/// The event budget and bounded queue every socket gets (PROTOCOL.md §
-/// Limits, events per socket).
-fn per_socket_limits<A: Adapter>(s: &SocketRef<A>, st: &SocketState) {
-    let limits = &st.app.config.limits;
-    s.extensions
-        .insert(Sequencer::new(limits.max_queued_events));
-    s.extensions.insert(Arc::new(EventBudget::new(limits)));
-}
-
 fn count_connection<A: Adapter>(s: &SocketRef<A>) {
     metrics::counter!("chat_socket_connections_total", "namespace" => s.ns().to_string())
         .increment(1);
@@ -278,16 +269,16 @@ async fn setup_chat<A: Adapter>(
     State(st): State<SocketState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Error> {
-    let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
-    per_socket_limits(&s, &st);
-    s.extensions.insert(Departure::new(st.app.drain.socket()));
+    let c = conn(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
+    c.departure.hold(st.app.drain.socket());
+    let me = &c.me;
     s.join([user_key(&me.lower), name_key(&me.username)]);
     let all = auth
         .ok()
         .and_then(|a| a.get("rooms").cloned())
         .is_some_and(|r| r == "all");
     if all {
-        room_admin::join_all(&s, &st.app, &me).await?;
+        room_admin::join_all(&s, &st.app, me).await?;
     }
     event::serve(&s, chat_event::<A>);
     s.on_disconnect(membership::on_disconnect::<A>);
@@ -331,12 +322,8 @@ fn notifications_event<A: Adapter>(call: Call<A>) -> BoxFuture<'static, ()> {
     )
 }
 
-async fn setup_notifications<A: Adapter>(
-    s: SocketRef<A>,
-    State(st): State<SocketState>,
-) -> Result<(), Error> {
+async fn setup_notifications<A: Adapter>(s: SocketRef<A>) -> Result<(), Error> {
     let me = identity(&s).ok_or_else(|| Error::Unauthorized("Authentication error".into()))?;
-    per_socket_limits(&s, &st);
     s.join(user_key(&me.lower));
     event::serve(&s, notifications_event::<A>);
     s.on_disconnect(async |s: SocketRef<A>| {

@@ -25,6 +25,7 @@ use crate::revocations::{Ending, Revocations};
 use crate::token::Claims;
 
 use super::cluster::RedisLink;
+use super::conn::conn;
 use super::event::{Cx, Outcome};
 use super::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
 
@@ -38,10 +39,9 @@ pub fn session_key(sid: &str) -> String {
     format!("s:{sid}")
 }
 
-/// The token a socket lives on. Kept in the socket's extensions, so it is
+/// The token a socket lives on. Kept in the socket's [`Conn`](super::conn::Conn), so it is
 /// dropped with the socket.
 pub struct Lease {
-    user_id: String,
     /// Unix seconds; shared with the socket's expiry watcher.
     exp: Arc<AtomicU64>,
     /// Dropped with the lease, which tells the watcher its socket is gone.
@@ -64,16 +64,16 @@ fn end_socket<A: Adapter>(s: SocketRef<A>, reason: &str) {
     }
 }
 
-/// Binds a freshly authenticated socket to its session and token.
-pub fn bind<A: Adapter>(s: &SocketRef<A>, io: SocketIo<A>, claims: &Claims) {
+/// Binds a freshly authenticated socket to its session and token, for as
+/// long as the lease is kept.
+pub fn bind<A: Adapter>(s: &SocketRef<A>, io: SocketIo<A>, claims: &Claims) -> Lease {
     s.join(session_key(&claims.sid));
     let exp = Arc::new(AtomicU64::new(claims.exp));
     let (alive, mut gone) = tokio::sync::oneshot::channel::<()>();
-    s.extensions.insert(Arc::new(Lease {
-        user_id: claims.sub.clone(),
+    let lease = Lease {
         exp: exp.clone(),
         _alive: alive,
-    }));
+    };
     let (ns, id) = (s.ns().to_string(), s.id);
     // The watcher holds neither the socket nor its lease, and ends as soon
     // as the socket is gone: with a task per socket sleeping until `exp`
@@ -96,6 +96,7 @@ pub fn bind<A: Adapter>(s: &SocketRef<A>, io: SocketIo<A>, claims: &Claims) {
             return;
         }
     });
+    lease
 }
 
 /// Live expiry watchers, as the gauge `chat_socket_expiry_watchers` on
@@ -134,18 +135,14 @@ pub async fn renew_token<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
         .verify(token)
         .await
         .map_err(|_| refused())?;
-    let lease = cx
-        .socket
-        .extensions
-        .get::<Arc<Lease>>()
-        .ok_or_else(refused)?;
-    if claims.sub != lease.user_id || claims.sub != cx.me.user_id {
+    let conn = conn(&cx.socket).ok_or_else(refused)?;
+    if claims.sub != conn.me.user_id {
         return Err(refused());
     }
     // A fresh token of another session of the user binds the socket to that
     // one too: ending either ends the socket.
     cx.socket.join(session_key(&claims.sid));
-    lease.exp.fetch_max(claims.exp, Ordering::Relaxed);
+    conn.lease.exp.fetch_max(claims.exp, Ordering::Relaxed);
     Ok(json!({ "ok": true }))
 }
 
