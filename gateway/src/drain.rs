@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::http::detach::SOCKET_IO_PATH;
+use crate::http::socket_request::SOCKET_IO_PATH;
 
 #[derive(Default)]
 pub struct Drain {

@@ -3,7 +3,6 @@
 mod auth;
 mod bearer;
 mod cors;
-pub mod detach;
 #[cfg(test)]
 mod fuzz;
 mod headers;
@@ -13,6 +12,7 @@ mod media;
 mod metrics;
 pub(crate) mod origin;
 mod sessions;
+pub mod socket_request;
 mod trace;
 mod upload;
 mod user;
@@ -75,9 +75,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The layers that wrap the whole app, Socket.IO included, outermost
-/// first: new sessions refused while draining ([`crate::drain`]);
-/// [`detach`], so no layer copies a Socket.IO request's headers before they
-/// are re-owned; the security headers (on refusals as well); the origin
+/// first: new sessions refused while draining ([`crate::drain`]); the
+/// security headers (on refusals as well); the origin
 /// allowlist (outside CORS, so a foreign preflight is refused too); CORS;
 /// request ids and the request span.
 ///
@@ -93,7 +92,6 @@ pub fn around(app: Router, config: &Config, drain: Arc<Drain>) -> Result<Router,
             drain,
             crate::drain::refuse_new_sessions,
         ))
-        .layer(detach::layer())
         .layer(headers::layers(config.public_url.as_deref()))
         .layer(axum::middleware::from_fn_with_state(
             origin::allowed(origins),

@@ -51,6 +51,7 @@ use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr
 
 use crate::config::Parser;
 use crate::error::Error;
+use crate::http::socket_request;
 use crate::state::AppState;
 
 use self::auth::{authenticate, identity};
@@ -193,9 +194,15 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
 }
 
 /// `router` behind the Socket.IO layer, as one service: `Router::layer`
-/// would wrap each route in its own box, cloned for every request.
+/// would wrap each route in its own box, cloned for every request. A
+/// Socket.IO request reaches engineioxide trimmed to what it reads
+/// ([`socket_request`]).
 fn whole<A: Adapter>(layer: socketioxide::layer::SocketIoLayer<A>, router: Router) -> Router {
-    Router::new().fallback_service(tower::Layer::layer(&layer, router))
+    let service = tower::ServiceBuilder::new()
+        .layer(socket_request::layer())
+        .layer(layer)
+        .service(router);
+    Router::new().fallback_service(service)
 }
 
 /// Declares the namespaces; what comes back is the adapter's start-up
@@ -235,7 +242,7 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
     let max_usize = usize::try_from(max).unwrap_or(usize::MAX);
     let builder = builder
         .with_state(st.clone())
-        .req_path(crate::http::detach::SOCKET_IO_PATH)
+        .req_path(socket_request::SOCKET_IO_PATH)
         .ws_read_buffer_size(WS_READ_BUFFER)
         .ping_interval(st.app.config.ping_interval)
         .ping_timeout(st.app.config.ping_timeout)
