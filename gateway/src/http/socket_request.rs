@@ -5,12 +5,13 @@
 //! the whole life of the session, though it reads only the query string,
 //! `Sec-WebSocket-Key` (the upgrade's answer) and `Content-Type` (a polling
 //! `POST`). Everything else the request brought (a browser's dozen headers,
-//! the request id and matched-route extensions that earlier layers added)
-//! would be held by every open socket. And hyper parses in place: the URI
-//! and each header value are `Bytes` slices of the connection's read buffer
-//! (8 KiB or more), so anything kept as parsed pins that buffer long after
-//! the connection became a websocket. The request is therefore rebuilt from
-//! copies of the few parts engineioxide reads.
+//! the original URI and request id that earlier layers added as
+//! extensions) would be held by every open socket. And hyper parses in
+//! place: the URI and each header value are `Bytes` slices of the
+//! connection's read buffer (8 KiB or more), so anything kept as parsed
+//! pins that buffer long after the connection became a websocket. The
+//! request is therefore rebuilt from copies of the few parts engineioxide
+//! reads.
 //!
 //! The layer sits right outside the Socket.IO layer (`socket::attach`),
 //! after the origin check, CORS and tracing have read what they need.
@@ -57,10 +58,11 @@ fn owned_uri(uri: Uri) -> Uri {
     }
 }
 
-/// Copies of the headers engineioxide reads, in a map of their size.
+/// Copies of the headers engineioxide reads, in a map of their size (none
+/// allocated when neither is there).
 fn owned_headers(headers: &HeaderMap) -> HeaderMap {
-    let kept = READ.iter().filter(|name| headers.contains_key(*name));
-    let mut owned = HeaderMap::with_capacity(kept.count());
+    let kept = READ.iter().map(|name| headers.get_all(name).iter().count());
+    let mut owned = HeaderMap::with_capacity(kept.sum());
     for name in &READ {
         for value in headers.get_all(name) {
             if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
