@@ -385,8 +385,8 @@ fn failures(args: &Args, r: &SystemResult) -> Vec<String> {
         && i.held < args.idle_connections as u64
     {
         out.push(format!(
-            "{name}: idle held {} of {} connections ({:?})",
-            i.held, args.idle_connections, i.first_error
+            "{name}: idle held {} of {} connections (first connect error: {:?}; first drop: {:?}; generator up to {:.0} ms late)",
+            i.held, args.idle_connections, i.first_error, i.first_drop, i.generator_lag_ms
         ));
     }
     if let Some(s) = &r.storm

@@ -28,15 +28,15 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
         eprintln!("chat-bench: === {} ===", kind.name());
         let server = Server::start(kind, &args).await?;
         let result = one_system(&server, &args).await;
-        let log = server.log.clone();
-        server.stop().await;
+        let logs = args.out_dir.join("logs").join(kind.name());
+        server.stop(&logs).await;
         match result {
             Ok(r) => results.push(r),
             Err(e) => {
                 return Err(Error::Server(format!(
-                    "{}: {e} (server log: {})",
+                    "{}: {e} (server logs: {})",
                     kind.name(),
-                    log.display()
+                    logs.display()
                 )));
             }
         }
@@ -97,12 +97,13 @@ async fn one_system(server: &Server, args: &Args) -> Result<SystemResult, Error>
                 )
                 .await?;
                 eprintln!(
-                    "  idle: {} held, {:.1} KiB/connection ({:.1} KiB marginal), {:.1}% of a core while held; quiet {:.1} s after they left",
+                    "  idle: {} held, {:.1} KiB/connection ({:.1} KiB marginal), {:.1}% of a core while held; quiet {:.1} s after they left; generator up to {:.0} ms late",
                     r.held,
                     r.kib_per_connection,
                     r.marginal_kib_per_connection,
                     r.hold_cpu_percent,
-                    r.teardown_secs
+                    r.teardown_secs,
+                    r.generator_lag_ms
                 );
                 result.idle = Some(r);
             }

@@ -38,8 +38,6 @@ pub struct Server {
     pub kind: SystemKind,
     /// Where clients connect (the gateway).
     pub addr: SocketAddr,
-    /// The gateway's log (the one process's, for `ours` and `reference`).
-    pub log: PathBuf,
     procs: Vec<Proc>,
     /// Where callgrind dumps go, when our processes run under it.
     callgrind: Option<PathBuf>,
@@ -118,7 +116,6 @@ impl Server {
         let mut server = Server {
             kind,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            log: log.clone(),
             procs: Vec::new(),
             callgrind: None,
             _dir: dir,
@@ -186,7 +183,11 @@ impl Server {
                 server.spawn("node", cmd, &log, port)?;
             }
         }
-        server.wait_healthy().await?;
+        if let Err(e) = server.wait_healthy().await {
+            let logs = args.out_dir.join("logs").join(kind.name());
+            server.stop(&logs).await;
+            return Err(Error::Server(format!("{e}; its logs: {}", logs.display())));
+        }
         Ok(server)
     }
 
@@ -227,9 +228,8 @@ impl Server {
             for proc in &mut self.procs {
                 if let Some(status) = proc.child.try_wait()? {
                     return Err(Error::Server(format!(
-                        "{} exited ({status}) before answering /healthz; see {}",
+                        "{} exited ({status}) before answering /healthz",
                         proc.name,
-                        self._dir.path().display()
                     )));
                 }
             }
@@ -296,7 +296,20 @@ impl Server {
 
     /// SIGTERM (so a profiler wrapping the server can write its report),
     /// then SIGKILL after a grace period; the gateway before the services.
-    pub async fn stop(mut self) {
+    /// Their logs (stdout `.log`, stderr `.err`; `BENCH_SERVER_LOG` sets
+    /// `RUST_LOG`) are copied into `logs` before the temporary directory
+    /// goes: a failed scenario is explained there.
+    pub async fn stop(mut self, logs: &Path) {
+        self.terminate().await;
+        if let Err(e) = copy_logs(self._dir.path(), logs) {
+            eprintln!(
+                "chat-bench: could not keep the server logs in {}: {e}",
+                logs.display()
+            );
+        }
+    }
+
+    async fn terminate(&mut self) {
         while let Some(mut proc) = self.procs.pop() {
             let _ = std::process::Command::new("kill")
                 .args(["-TERM", &proc.pid.to_string()])
@@ -391,6 +404,22 @@ impl crate::scenario::rooms::Meter for Server {
     fn stop_counting(&self) -> Result<Option<u64>, Error> {
         Server::stop_counting(self)
     }
+}
+
+/// Copies the `.log` and `.err` files at the top of `from` into `to`.
+fn copy_logs(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        let is_log = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("log" | "err")
+        );
+        if let (true, Some(name)) = (is_log, path.file_name()) {
+            std::fs::copy(&path, to.join(name))?;
+        }
+    }
+    Ok(())
 }
 
 fn free_port() -> Result<u16, Error> {

@@ -2,8 +2,8 @@
 //! what they cost the server in resident memory, and in CPU while nothing
 //! but the Engine.IO heartbeat moves (PING_INTERVAL_MS decides how often).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -43,6 +43,13 @@ pub struct Idle {
     /// `held` clients leave at once (departures, broadcasts, cleanup).
     pub teardown_secs: f64,
     pub first_error: Option<String>,
+    /// Why the first connection that closed before the end closed.
+    pub first_drop: Option<String>,
+    /// The longest the generator's own runtime was late waking a timer,
+    /// from the first connection to the end of the hold (ms). Past the
+    /// server's ping timeout, a drop is the generator's doing: it answered
+    /// a ping too late.
+    pub generator_lag_ms: f64,
 }
 
 /// How to read the server's counters.
@@ -62,7 +69,8 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before_kib = rss_kib()?;
     let (quit_tx, quit_rx) = watch::channel(false);
-    let dropped = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(Dropped::default());
+    let lag = tokio::spawn(generator_lag(quit_rx.clone()));
     let mut tasks = JoinSet::new();
     let mut out = Idle {
         target,
@@ -120,7 +128,8 @@ pub async fn run(
     out.hold_cpu_percent = ((probes.cpu_secs)()? - cpu_before) / held_for.max(1e-9) * 100.0;
     bar.finish_and_clear();
     out.rss_after_kib = rss_kib()?;
-    out.held = (tasks.len() as u64).saturating_sub(dropped.load(Ordering::Relaxed));
+    out.held = (tasks.len() as u64).saturating_sub(dropped.count.load(Ordering::Relaxed));
+    out.first_drop = dropped.first.lock().ok().and_then(|first| first.clone());
     if out.held > 0 {
         out.kib_per_connection =
             out.rss_after_kib.saturating_sub(out.rss_before_kib) as f64 / out.held as f64;
@@ -131,6 +140,7 @@ pub async fn run(
             out.rss_after_kib.saturating_sub(out.rss_half_kib) as f64 / second_half as f64;
     }
     let _ = quit_tx.send(true);
+    out.generator_lag_ms = lag.await.unwrap_or_default().as_secs_f64() * 1000.0;
     while tasks.join_next().await.is_some() {}
     // The next scenario (the storm) measures handshakes, not this one's
     // departures: wait until the server has finished with them.
@@ -158,21 +168,61 @@ async fn settle(cpu_secs: &impl Fn() -> Result<f64, Error>) -> Result<f64, Error
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Keeps a socket open: answers pings, ignores everything else.
-async fn hold_open(mut ws: Ws, mut quit: watch::Receiver<bool>, dropped: Arc<AtomicU64>) {
+/// Connections that closed before the end, and why the first one did.
+#[derive(Default)]
+struct Dropped {
+    count: AtomicU64,
+    first: Mutex<Option<String>>,
+}
+
+impl Dropped {
+    fn record(&self, why: String) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut first) = self.first.lock() {
+            first.get_or_insert(why);
+        }
+    }
+}
+
+/// How late a short timer fires on the generator's runtime, at worst,
+/// until `quit`: a busy generator answers pings late.
+async fn generator_lag(mut quit: watch::Receiver<bool>) -> Duration {
+    const TICK: Duration = Duration::from_millis(50);
+    let mut worst = Duration::ZERO;
     loop {
+        let asked = Instant::now();
+        tokio::select! {
+            () = tokio::time::sleep(TICK) => {
+                worst = worst.max(asked.elapsed().saturating_sub(TICK));
+            }
+            _ = quit.changed() => return worst,
+        }
+    }
+}
+
+/// Keeps a socket open: answers pings, ignores everything else.
+async fn hold_open(mut ws: Ws, mut quit: watch::Receiver<bool>, dropped: Arc<Dropped>) {
+    let mut last_ping: Option<Instant> = None;
+    let why = loop {
         tokio::select! {
             frame = ws.next() => match frame {
                 Some(Ok(Message::Text(text))) => match sio::decode(&text) {
-                    Frame::Ping if ws.send(Message::text(sio::PONG)).await.is_err() => break,
-                    Frame::Closed => break,
+                    Frame::Ping => {
+                        let since = last_ping.replace(Instant::now()).map(|t| t.elapsed());
+                        if let Err(e) = ws.send(Message::text(sio::PONG)).await {
+                            break format!("answering a ping: {e} (the previous ping came {since:?} before)");
+                        }
+                    }
+                    Frame::Closed => break format!("closed by the server: {text}"),
                     _ => {}
                 },
+                Some(Ok(Message::Close(frame))) => break format!("WebSocket close from the server: {frame:?}"),
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => break,
+                Some(Err(e)) => break format!("reading: {e}"),
+                None => break "the connection ended without a close".to_string(),
             },
             _ = quit.changed() => return,
         }
-    }
-    dropped.fetch_add(1, Ordering::Relaxed);
+    };
+    dropped.record(why);
 }
