@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
@@ -34,7 +33,6 @@ pub struct Identity {
 /// [`Conn`].
 pub async fn authenticate<A: Adapter>(
     s: SocketRef<A>,
-    io: SocketIo<A>,
     State(st): State<SocketState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Error> {
@@ -51,7 +49,7 @@ pub async fn authenticate<A: Adapter>(
     let claims = st.app.verifier.verify(&token).await.inspect_err(|_| {
         metrics::counter!("chat_socket_auth_failures_total", "reason" => "invalid").increment(1);
     })?;
-    let lease = super::sessions::bind(&s, io, &claims);
+    let lease = super::sessions::bind(&s, &st.expiries, &claims);
     let limits = &st.app.config.limits;
     Conn {
         me: Arc::new(Identity {

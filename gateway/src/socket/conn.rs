@@ -17,11 +17,11 @@ use super::auth::Identity;
 use super::budget::EventBudget;
 use super::departure::Departure;
 use super::event::Sequencer;
-use super::sessions::Lease;
+use super::expiry::Lease;
 
 pub struct Conn {
     pub me: Arc<Identity>,
-    /// Dropped with the socket, which ends its expiry watcher.
+    /// Dropped with the socket, which takes it out of the expiry sweep.
     pub lease: Lease,
     pub budget: EventBudget,
     pub queue: Sequencer,

@@ -13,6 +13,7 @@ mod conn;
 mod delivered;
 mod departure;
 mod event;
+mod expiry;
 mod fanout;
 #[cfg(test)]
 mod fuzz;
@@ -84,6 +85,8 @@ pub struct SocketShared {
     roster: Option<roster::Roster>,
     /// Recently broadcast messages, for resends.
     delivered: Arc<delivered::Delivered>,
+    /// This node's sockets by token expiry.
+    expiries: expiry::Expiries,
 }
 
 /// How long a question to every node (who is in a room) waits for the
@@ -148,6 +151,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
         limits: RateLimits::new(&state.config.limits, link.clone()),
         roster: link.clone().map(roster::Roster::new),
         delivered: Arc::new(delivered::Delivered::new(link.clone())),
+        expiries: expiry::Expiries::default(),
         app: state.clone(),
     }));
     st.limits.spawn_cleanup();
@@ -155,6 +159,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
     let Some(link) = link else {
         let (layer, io) = configure(SocketIo::builder(), &st).build_layer();
         namespaces(&io);
+        st.expiries.sweep(io.clone(), sessions::end_expired);
         sessions::follow(&state.verifier.revocations, io.clone(), None).await?;
         tracing::info!(
             ?parser,
@@ -178,6 +183,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
             )))
         })?;
     }
+    st.expiries.sweep(io.clone(), sessions::end_expired);
     sessions::follow(&state.verifier.revocations, io.clone(), Some(link.clone())).await?;
     link.spawn_watchdog();
     if let Some(roster) = &st.roster {

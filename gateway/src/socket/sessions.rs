@@ -7,11 +7,8 @@
 //! does the same for its own sockets, since every node learns every ending
 //! (Redis pub/sub on [`CHANNEL`], plus the catch-up of
 //! `crate::session_sync`). A socket also lives no longer than its token:
-//! a watcher ends it at `exp` unless `renewToken` moved `exp` on.
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+//! the node's sweeper (`super::expiry`) ends it at `exp` unless
+//! `renewToken` moved `exp` on.
 
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -27,6 +24,7 @@ use crate::token::Claims;
 use super::cluster::RedisLink;
 use super::conn::conn;
 use super::event::{Cx, Outcome};
+use super::expiry::{Expiries, Lease};
 use super::fanout::{CHAT_NAMESPACES, NOTIFICATIONS};
 
 pub const SESSION_ENDED: &str = "sessionEnded";
@@ -37,19 +35,6 @@ const EXPIRED: &str = "expired";
 /// The internal room of every socket of one session.
 pub fn session_key(sid: &str) -> String {
     format!("s:{sid}")
-}
-
-/// The token a socket lives on. Kept in the socket's [`Conn`](super::conn::Conn), so it is
-/// dropped with the socket.
-pub struct Lease {
-    /// Unix seconds; shared with the socket's expiry watcher.
-    exp: Arc<AtomicU64>,
-    /// Dropped with the lease, which tells the watcher its socket is gone.
-    _alive: tokio::sync::oneshot::Sender<()>,
-}
-
-fn now_secs() -> u64 {
-    u64::try_from(chat_common::time::now_millis() / 1000).unwrap_or(0)
 }
 
 /// Tells the socket why and disconnects it; the event is queued before the
@@ -66,57 +51,14 @@ fn end_socket<A: Adapter>(s: SocketRef<A>, reason: &str) {
 
 /// Binds a freshly authenticated socket to its session and token, for as
 /// long as the lease is kept.
-pub fn bind<A: Adapter>(s: &SocketRef<A>, io: SocketIo<A>, claims: &Claims) -> Lease {
+pub fn bind<A: Adapter>(s: &SocketRef<A>, expiries: &Expiries, claims: &Claims) -> Lease {
     s.join(session_key(&claims.sid));
-    let exp = Arc::new(AtomicU64::new(claims.exp));
-    let (alive, mut gone) = tokio::sync::oneshot::channel::<()>();
-    let lease = Lease {
-        exp: exp.clone(),
-        _alive: alive,
-    };
-    let (ns, id) = (s.ns().to_string(), s.id);
-    // The watcher holds neither the socket nor its lease, and ends as soon
-    // as the socket is gone: with a task per socket sleeping until `exp`
-    // (15 minutes), connection churn kept every closed socket's task and
-    // timer alive that long (the soak saw ~0.7 KiB per connection).
-    tokio::spawn(async move {
-        let _counted = WatcherCount::start();
-        loop {
-            let now = now_secs();
-            let until = exp.load(Ordering::Relaxed);
-            if until > now {
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(until - now)) => continue,
-                    _ = &mut gone => return,
-                }
-            }
-            if let Some(s) = io.of(&ns).and_then(|op| op.get_socket(id)) {
-                end_socket(s, EXPIRED);
-            }
-            return;
-        }
-    });
-    lease
+    expiries.lease(s.ns(), s.id, claims.exp)
 }
 
-/// Live expiry watchers, as the gauge `chat_socket_expiry_watchers` on
-/// `/metrics`: it follows the number of open sockets, which is how a test
-/// sees that a closed socket's watcher ended.
-pub const WATCHERS_GAUGE: &str = "chat_socket_expiry_watchers";
-
-struct WatcherCount;
-
-impl WatcherCount {
-    fn start() -> WatcherCount {
-        metrics::gauge!(WATCHERS_GAUGE).increment(1.0);
-        WatcherCount
-    }
-}
-
-impl Drop for WatcherCount {
-    fn drop(&mut self) {
-        metrics::gauge!(WATCHERS_GAUGE).decrement(1.0);
-    }
+/// What the sweeper does to a socket whose token ran out.
+pub fn end_expired<A: Adapter>(s: SocketRef<A>) {
+    end_socket(s, EXPIRED);
 }
 
 /// `renewToken {token}` → `{ok: true}`: the socket now lives on `token`,
@@ -142,7 +84,7 @@ pub async fn renew_token<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     // A fresh token of another session of the user binds the socket to that
     // one too: ending either ends the socket.
     cx.socket.join(session_key(&claims.sid));
-    conn.lease.exp.fetch_max(claims.exp, Ordering::Relaxed);
+    conn.lease.extend(claims.exp);
     Ok(json!({ "ok": true }))
 }
 
