@@ -9,6 +9,7 @@ pub mod cli;
 pub mod dial;
 pub mod error;
 pub mod member;
+pub mod ports;
 pub mod progress;
 pub mod report;
 pub mod run;

@@ -9,6 +9,7 @@ use tokio::process::{Child, Command};
 
 use crate::cli::{Args, SystemKind};
 use crate::error::Error;
+use crate::ports::free_port;
 
 /// The rate limits raised for the bench (the per-user sending rate and the
 /// per-socket event budget): the reference has no limiter, and the
@@ -420,12 +421,6 @@ fn copy_logs(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn parse_vm_rss(status: &str) -> Option<u64> {
