@@ -25,16 +25,17 @@ const DEFAULT_EPHEMERAL: (u16, u16) = (32768, 60999);
 /// Below this, ports are left to well-known and registered services.
 const LOWEST: u16 = 10_000;
 
-/// The ports handed out so far by this process, never handed out twice.
-static NEXT: Mutex<Option<u16>> = Mutex::new(None);
+/// The last port handed out: the next search starts after it, so this
+/// process hands no port out twice (short of going round the whole range).
+static LAST: Mutex<Option<u16>> = Mutex::new(None);
 
 /// A loopback port no socket holds now, outside the ephemeral range, and
 /// not one this process handed out before.
 pub fn free_port() -> Result<u16, Error> {
     let range = usable(ephemeral());
     let span = range.end - range.start;
-    let mut next = NEXT.lock().unwrap_or_else(|p| p.into_inner());
-    let mut port = next.unwrap_or_else(|| range.start + rand::random_range(0..span));
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    let mut port = last.unwrap_or_else(|| range.start + rand::random_range(0..span));
     for _ in 0..span {
         port = if port + 1 >= range.end {
             range.start
@@ -42,7 +43,7 @@ pub fn free_port() -> Result<u16, Error> {
             port + 1
         };
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            *next = Some(port);
+            *last = Some(port);
             return Ok(port);
         }
     }

@@ -28,8 +28,8 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
         eprintln!("chat-bench: === {} ===", kind.name());
         let server = Server::start(kind, &args).await?;
         let result = one_system(&server, &args).await;
-        let logs = args.out_dir.join("logs").join(kind.name());
-        server.stop(&logs).await;
+        let logs = server.logs.clone();
+        server.stop().await;
         match result {
             Ok(r) => results.push(r),
             Err(e) => {

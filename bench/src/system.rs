@@ -39,6 +39,9 @@ pub struct Server {
     pub kind: SystemKind,
     /// Where clients connect (the gateway).
     pub addr: SocketAddr,
+    /// Where [`Server::stop`] keeps the processes' logs:
+    /// `--out-dir/logs/<system>/`.
+    pub logs: PathBuf,
     procs: Vec<Proc>,
     /// Where callgrind dumps go, when our processes run under it.
     callgrind: Option<PathBuf>,
@@ -117,6 +120,7 @@ impl Server {
         let mut server = Server {
             kind,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            logs: args.out_dir.join("logs").join(kind.name()),
             procs: Vec::new(),
             callgrind: None,
             _dir: dir,
@@ -185,8 +189,8 @@ impl Server {
             }
         }
         if let Err(e) = server.wait_healthy().await {
-            let logs = args.out_dir.join("logs").join(kind.name());
-            server.stop(&logs).await;
+            let logs = server.logs.clone();
+            server.stop().await;
             return Err(Error::Server(format!("{e}; its logs: {}", logs.display())));
         }
         Ok(server)
@@ -298,14 +302,14 @@ impl Server {
     /// SIGTERM (so a profiler wrapping the server can write its report),
     /// then SIGKILL after a grace period; the gateway before the services.
     /// Their logs (stdout `.log`, stderr `.err`; `BENCH_SERVER_LOG` sets
-    /// `RUST_LOG`) are copied into `logs` before the temporary directory
-    /// goes: a failed scenario is explained there.
-    pub async fn stop(mut self, logs: &Path) {
+    /// `RUST_LOG`) are copied into [`Server::logs`] before the temporary
+    /// directory goes: a failed scenario is explained there.
+    pub async fn stop(mut self) {
         self.terminate().await;
-        if let Err(e) = copy_logs(self._dir.path(), logs) {
+        if let Err(e) = copy_logs(self._dir.path(), &self.logs) {
             eprintln!(
                 "chat-bench: could not keep the server logs in {}: {e}",
-                logs.display()
+                self.logs.display()
             );
         }
     }

@@ -46,9 +46,8 @@ pub struct Idle {
     /// Why the first connection that closed before the end closed.
     pub first_drop: Option<String>,
     /// The longest the generator's own runtime was late waking a timer,
-    /// from the first connection to the end of the hold (ms). Past the
-    /// server's ping timeout, a drop is the generator's doing: it answered
-    /// a ping too late.
+    /// from the first connection to the end of the hold (ms): a generator
+    /// seconds late answers pings late, near the server's ping timeout.
     pub generator_lag_ms: f64,
 }
 

@@ -68,6 +68,23 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Takes out every entry due at `now` (Unix seconds); returns them and
+    /// the expiry of the next one.
+    fn take_expired(&self, now: u64) -> (Vec<Watched>, Option<u64>) {
+        let mut map = self.map();
+        let mut expired = Vec::new();
+        while let Some(entry) = map.first_entry() {
+            if entry.key().exp > now {
+                break;
+            }
+            expired.push(entry.remove());
+        }
+        let next = map.first_key_value().map(|(d, _)| d.exp);
+        drop(map);
+        metrics::gauge!(WATCHERS_GAUGE).decrement(expired.len() as f64);
+        (expired, next)
+    }
 }
 
 impl Expiries {
@@ -116,25 +133,6 @@ impl Expiries {
                 }
             }
         });
-    }
-}
-
-impl Shared {
-    /// Takes out every entry due at `now` (Unix seconds); returns them and
-    /// the expiry of the next one.
-    fn take_expired(&self, now: u64) -> (Vec<Watched>, Option<u64>) {
-        let mut map = self.map();
-        let mut expired = Vec::new();
-        while let Some(entry) = map.first_entry() {
-            if entry.key().exp > now {
-                break;
-            }
-            expired.push(entry.remove());
-        }
-        let next = map.first_key_value().map(|(d, _)| d.exp);
-        drop(map);
-        metrics::gauge!(WATCHERS_GAUGE).decrement(expired.len() as f64);
-        (expired, next)
     }
 }
 
