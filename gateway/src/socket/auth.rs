@@ -15,7 +15,7 @@ use super::SocketState;
 use super::budget::EventBudget;
 use super::conn::{Conn, conn};
 use super::departure::Departure;
-use super::event::Sequencer;
+use super::sequencer::Sequencer;
 
 /// Who is behind a socket, fixed at the handshake.
 #[derive(Debug, Clone)]

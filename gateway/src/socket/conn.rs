@@ -16,8 +16,8 @@ use socketioxide::socket::Socket;
 use super::auth::Identity;
 use super::budget::EventBudget;
 use super::departure::Departure;
-use super::event::Sequencer;
 use super::expiry::Lease;
+use super::sequencer::Sequencer;
 
 pub struct Conn {
     pub me: Arc<Identity>,

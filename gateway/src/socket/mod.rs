@@ -33,6 +33,7 @@ pub(crate) mod rooms;
 mod roster;
 pub(crate) mod search;
 mod send;
+mod sequencer;
 mod sessions;
 #[cfg(test)]
 mod test_redis;
