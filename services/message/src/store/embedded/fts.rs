@@ -174,10 +174,17 @@ impl Deferred for Lag {
 mod tests {
     use super::*;
 
-    fn open() -> Connection {
+    /// A messages table with no search index yet, as before any version
+    /// of it.
+    fn without_index() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE messages (id TEXT PRIMARY KEY, content TEXT NOT NULL);")
             .unwrap();
+        conn
+    }
+
+    fn open() -> Connection {
+        let conn = without_index();
         install(&conn).unwrap();
         conn
     }
@@ -273,9 +280,7 @@ mod tests {
 
     #[test]
     fn a_file_indexed_inline_keeps_its_index_and_trails_from_there() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE messages (id TEXT PRIMARY KEY, content TEXT NOT NULL);")
-            .unwrap();
+        let mut conn = without_index();
         conn.execute_batch(INDEX).unwrap();
         conn.execute_batch(
             "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
@@ -294,9 +299,7 @@ mod tests {
 
     #[test]
     fn a_file_of_the_queue_version_indexes_its_queue_and_drops_it() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE messages (id TEXT PRIMARY KEY, content TEXT NOT NULL);")
-            .unwrap();
+        let mut conn = without_index();
         conn.execute_batch(INDEX).unwrap();
         conn.execute_batch(
             "CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);
@@ -346,9 +349,7 @@ mod tests {
 
     #[test]
     fn an_index_built_over_stored_messages_starts_caught_up() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE messages (id TEXT PRIMARY KEY, content TEXT NOT NULL);")
-            .unwrap();
+        let conn = without_index();
         insert(&conn, "a", "from before search");
         install(&conn).unwrap();
         assert!(!lags(&conn).unwrap());
