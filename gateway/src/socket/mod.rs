@@ -160,8 +160,7 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
     let Some(link) = link else {
         let (layer, io) = configure(SocketIo::builder(), &st).build_layer();
         namespaces(&io);
-        st.expiries.sweep(io.clone(), sessions::end_expired);
-        sessions::follow(&state.verifier.revocations, io.clone(), None).await?;
+        sessions::enforce(&st.expiries, &state.verifier.revocations, io.clone(), None).await?;
         tracing::info!(
             ?parser,
             adapter = "in-memory",
@@ -184,8 +183,13 @@ pub async fn attach(state: AppState, router: Router) -> Result<(Router, Sockets)
             )))
         })?;
     }
-    st.expiries.sweep(io.clone(), sessions::end_expired);
-    sessions::follow(&state.verifier.revocations, io.clone(), Some(link.clone())).await?;
+    sessions::enforce(
+        &st.expiries,
+        &state.verifier.revocations,
+        io.clone(),
+        Some(link.clone()),
+    )
+    .await?;
     link.spawn_watchdog();
     if let Some(roster) = &st.roster {
         roster.spawn(io.clone());

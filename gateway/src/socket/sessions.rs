@@ -57,7 +57,7 @@ pub fn bind<A: Adapter>(s: &SocketRef<A>, expiries: &Expiries, claims: &Claims) 
 }
 
 /// What the sweeper does to a socket whose token ran out.
-pub fn end_expired<A: Adapter>(s: SocketRef<A>) {
+fn end_expired<A: Adapter>(s: SocketRef<A>) {
     end_socket(s, EXPIRED);
 }
 
@@ -101,8 +101,20 @@ fn end_local<A: Adapter>(io: &SocketIo<A>, endings: &[Ending]) {
     }
 }
 
+/// Starts everything that ends this node's sockets with their sessions:
+/// the sweeper for expired tokens, and the follower of ended sessions.
+pub async fn enforce<A: Adapter>(
+    expiries: &Expiries,
+    revocations: &Revocations,
+    io: SocketIo<A>,
+    link: Option<RedisLink>,
+) -> Result<(), Error> {
+    expiries.sweep(io.clone(), end_expired);
+    follow(revocations, io, link).await
+}
+
 /// Wires endings to this node's sockets and, with Redis, to every node.
-pub async fn follow<A: Adapter>(
+async fn follow<A: Adapter>(
     revocations: &Revocations,
     io: SocketIo<A>,
     link: Option<RedisLink>,
