@@ -66,7 +66,7 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
     let first = if already {
         false
     } else {
-        arrive(&cx, &key).await?
+        arrive(&cx.socket, &cx.io, cx.st.roster.as_ref(), &cx.me, &key).await?
     };
     let page = cx
         .st
@@ -145,12 +145,18 @@ pub async fn leave_room<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
 /// Joins this socket to room `key`; `true` when the user was in it on no
 /// node before (announce `userJoined`). Through the roster when Redis is
 /// up, so that of racing joins on several nodes exactly one is first.
-async fn arrive<A: Adapter>(cx: &Cx<A>, key: &str) -> Result<bool, Error> {
-    let (lower, username) = (&cx.me.lower, &cx.me.username);
-    if let Some(roster) = cx.st.roster.as_ref().filter(|r| r.is_up()) {
+async fn arrive<A: Adapter>(
+    s: &SocketRef<A>,
+    io: &SocketIo<A>,
+    roster: Option<&Roster>,
+    me: &Identity,
+    key: &str,
+) -> Result<bool, Error> {
+    let (lower, username) = (me.lower.as_str(), me.username.as_str());
+    if let Some(roster) = roster.filter(|r| r.is_up()) {
         let _order = roster.lock(key, lower).await;
-        let here = user_in_room_here(&cx.io, lower, key);
-        take_in(&cx.socket, key)?;
+        let here = user_in_room_here(io, lower, key);
+        take_in(s, key)?;
         if here {
             return Ok(false);
         }
@@ -162,9 +168,33 @@ async fn arrive<A: Adapter>(cx: &Cx<A>, key: &str) -> Result<bool, Error> {
             }
         }
     }
-    let first = !user_in_room(&cx.io, lower, key).await?;
-    take_in(&cx.socket, key)?;
+    let first = !user_in_room(io, lower, key).await?;
+    take_in(s, key)?;
     Ok(first)
+}
+
+/// `auth: {rooms: "all"}`: joins a new socket to each of `keys` as a
+/// `joinRoom` would, so that the rooms where the user arrives hear
+/// `userJoined` now and `userLeft` when the socket goes, on one node or
+/// several alike.
+pub async fn arrive_in_all<A: Adapter>(
+    s: &SocketRef<A>,
+    io: &SocketIo<A>,
+    roster: Option<&Roster>,
+    me: &Identity,
+    keys: &[String],
+) -> Result<(), Error> {
+    for key in keys {
+        if !arrive(s, io, roster, me, key).await? {
+            continue;
+        }
+        let Some(name) = room_name_of_key(key) else {
+            continue;
+        };
+        let joined = json!({ "room": name, "user": me.username });
+        to_room_except(s, io, key, "userJoined", &joined, false).await;
+    }
+    Ok(())
 }
 
 /// Takes this socket out of room `key`; `true` when no socket of the user is

@@ -284,6 +284,7 @@ fn count_connection<A: Adapter>(s: &SocketRef<A>) {
 
 async fn setup_chat<A: Adapter>(
     s: SocketRef<A>,
+    io: SocketIo<A>,
     State(st): State<SocketState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Error> {
@@ -296,7 +297,7 @@ async fn setup_chat<A: Adapter>(
         .and_then(|a| a.get("rooms").cloned())
         .is_some_and(|r| r == "all");
     if all {
-        room_admin::join_all(&s, &st.app, me).await?;
+        room_admin::join_all(&s, &io, &st, me).await?;
     }
     event::serve(&s, chat_event::<A>);
     s.on_disconnect(membership::on_disconnect::<A>);

@@ -18,12 +18,13 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
 use crate::error::Error;
-use crate::state::AppState;
 
+use super::SocketState;
 use super::auth::Identity;
 use super::event::{Cx, Outcome};
 use super::fanout::{CHAT_NAMESPACES, connected_users, notify_user, to_room};
 use super::input::Input;
+use super::membership::arrive_in_all;
 use super::rooms::{RoomName, room_key, user_key};
 
 fn role_name(role: i32) -> Value {
@@ -295,19 +296,19 @@ pub async fn set_topic<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
 /// before the client hears it is connected.
 pub async fn join_all<A: Adapter>(
     s: &SocketRef<A>,
-    app: &AppState,
+    io: &SocketIo<A>,
+    st: &SocketState,
     me: &Identity,
 ) -> Result<(), Error> {
     let req = pb::ListRoomsRequest {
         user: me.username.clone(),
     };
-    let list = app.clients.rooms.clone().list_rooms(req).await?;
+    let list = st.app.clients.rooms.clone().list_rooms(req).await?;
     let keys: Vec<String> = list
         .into_inner()
         .rooms
         .into_iter()
         .filter_map(|e| e.room.map(|r| room_key(&r.name)))
         .collect();
-    s.join(keys);
-    Ok(())
+    arrive_in_all(s, io, st.roster.as_ref(), me, &keys).await
 }

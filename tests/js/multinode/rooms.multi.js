@@ -2,7 +2,8 @@
 // PROTOCOL.md § Rooms and membership across gateway nodes: a removal on
 // node A takes the member's sockets on node B out of the room at once (they
 // get removedFromRoom and hear the room no more); an invite made on one node
-// notifies the invitee on another; members' online state covers every node.
+// notifies the invitee on another; members' online state covers every node;
+// a socket put in its user's rooms at the handshake arrives as a join would.
 
 const assert = require('node:assert/strict');
 const { describe, it, after } = require('node:test');
@@ -62,6 +63,26 @@ describe('rooms and memberships across nodes', () => {
     assertAckOk(await c.ack(owner.socket, 'sendMessage', { room, content: 'after' }));
     await c.sleep(c.QUIET_MS);
     assert.equal(rec.count('message'), 0);
+  });
+
+  it('auth {rooms: "all"} on node 1 announces userJoined and userLeft to members on node 0', async () => {
+    const a = await on(0);
+    const b = await on(0);
+    const room = c.uniqueName('mr');
+    await c.join(a.socket, room);
+    assert.deepEqual(await c.ack(a.socket, 'leaveRoom', { room }), { ok: true });
+    await c.join(b.socket, room);
+    const rec = c.record(b.socket, ['userJoined', 'userLeft']);
+    const all = await c.connect(node(1), '/chat', { auth: { token: a.token, rooms: 'all' } });
+    assert.deepEqual((await rec.waitFor('userJoined'))[0], { room, user: a.username });
+    // A socket of the same user joining on node 0 is not a second arrival.
+    await c.join(a.socket, room);
+    all.disconnect();
+    await c.sleep(c.QUIET_MS);
+    assert.equal(rec.count('userLeft'), 0, 'a left while its socket on node 0 is still in the room');
+    assert.deepEqual(await c.ack(a.socket, 'leaveRoom', { room }), { ok: true });
+    assert.deepEqual((await rec.waitFor('userLeft'))[0], { room, user: a.username });
+    assert.equal(rec.count('userJoined'), 1);
   });
 
   it('setTopic on node 1 reaches members on node 0 as roomUpdated', async () => {

@@ -282,5 +282,31 @@ for (const transport of c.TRANSPORTS) {
       const plain = await c.connect(server, '/chat', { token: a.token, transport });
       assertAckError(await c.ack(plain, 'history', { room: r1 }), 'FORBIDDEN');
     });
+
+    it('auth {rooms: "all"} arrives as a join would: userJoined where the user had no socket, userLeft when it goes', async () => {
+      const a = await c.userWithSocket(server, transport);
+      const b = await c.userWithSocket(server, transport);
+      const [away, here] = [room(), room()];
+      // a is a member of both rooms, with a socket in `here` only.
+      await c.join(a.socket, away);
+      assert.deepEqual(await c.ack(a.socket, 'leaveRoom', { room: away }), { ok: true });
+      await c.join(a.socket, here);
+      await c.join(b.socket, away);
+      await c.join(b.socket, here);
+      const rec = c.record(b.socket, ['userJoined', 'userLeft']);
+
+      const all = await c.connect(server, '/chat', { auth: { token: a.token, rooms: 'all' }, transport });
+      const [joined] = await rec.waitFor('userJoined');
+      assert.deepEqual(joined, { room: away, user: a.username });
+      const presence = await c.ack(b.socket, 'presence', { room: away });
+      assert.deepEqual([...presence.users].sort(), [a.username, b.username].sort());
+
+      all.disconnect();
+      const [left] = await rec.waitFor('userLeft');
+      assert.deepEqual(left, { room: away, user: a.username });
+      await c.sleep(c.QUIET_MS);
+      assert.equal(rec.count('userJoined'), 1, `announced again: ${JSON.stringify(rec.seen.userJoined)}`);
+      assert.equal(rec.count('userLeft'), 1, `a socket still in the room was announced gone: ${JSON.stringify(rec.seen.userLeft)}`);
+    });
   });
 }
