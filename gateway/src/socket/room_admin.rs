@@ -194,14 +194,15 @@ pub async fn remove_member<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     };
     let removed = cx.st.app.clients.rooms.clone().remove_member(req).await?;
     if removed.into_inner().removed {
-        evict(&cx.io, &room, &user, &cx.me.username).await;
+        evict(&cx, &room, &user).await;
     }
     Ok(json!({ "ok": true }))
 }
 
 /// Takes every chat socket of `user` out of `room`, on every node, then
 /// tells them and the room.
-async fn evict<A: Adapter>(io: &SocketIo<A>, room: &RoomName, user: &str, by: &str) {
+async fn evict<A: Adapter>(cx: &Cx<A>, room: &RoomName, user: &str) {
+    let (io, by) = (&cx.io, &cx.me.username);
     let key = room.key();
     let lower = user.to_lowercase();
     for ns in CHAT_NAMESPACES {
@@ -212,6 +213,12 @@ async fn evict<A: Adapter>(io: &SocketIo<A>, room: &RoomName, user: &str, by: &s
             if let Err(e) = sockets.local().leave(key.clone()).await {
                 tracing::warn!(error = %e, ns, "could not take sockets out of a room");
             }
+        }
+    }
+    if let Some(roster) = cx.st.roster.as_ref().filter(|r| r.is_up()) {
+        let _order = roster.lock(&key, &lower).await;
+        if let Err(e) = roster.forget(&key, &lower, user).await {
+            tracing::warn!(error = %e, "the roster still lists a removed member in the room");
         }
     }
     let note = json!({ "room": room.name(), "by": by });

@@ -36,6 +36,8 @@ const BEAT_EVERY: Duration = Duration::from_millis(1000);
 const REAP_CLAIM: Duration = Duration::from_secs(15);
 
 const NODES: &str = "chat:roster:nodes";
+const ENTRIES_PREFIX: &str = "chat:roster:node:";
+const ENTRIES_SUFFIX: &str = ":entries";
 
 /// Adds this node to the (room, user) set; 1 when it made the set non-empty.
 const ARRIVE: &str = r"
@@ -50,6 +52,17 @@ const DEPART: &str = r"
 local removed = redis.call('SREM', KEYS[1], ARGV[1])
 if KEYS[2] then redis.call('SREM', KEYS[2], ARGV[2]) end
 if removed == 1 and redis.call('SCARD', KEYS[1]) == 0 then return 1 end
+return 0";
+
+/// Empties a (room, user) set and takes its entry out of the entries of
+/// every node in it: the user was evicted from the room on every node.
+/// ARGV[1] and ARGV[2] frame a node's entries key around its name.
+const FORGET: &str = r"
+local nodes = redis.call('SMEMBERS', KEYS[1])
+for _, node in ipairs(nodes) do
+  redis.call('SREM', ARGV[1] .. node .. ARGV[2], ARGV[3])
+end
+redis.call('DEL', KEYS[1])
 return 0";
 
 /// A user in a room: the internal room key, the lower-cased name (the set's
@@ -112,7 +125,7 @@ impl Roster {
     }
 
     fn entries_key(&self, node: &str) -> String {
-        format!("chat:roster:node:{node}:entries")
+        format!("{ENTRIES_PREFIX}{node}{ENTRIES_SUFFIX}")
     }
 
     fn alive_key(node: &str) -> String {
@@ -151,6 +164,18 @@ impl Roster {
             &[self.node.clone(), e.encode()],
         )
         .await
+    }
+
+    /// The user was taken out of room `key` on every node at once (a
+    /// removal): no node holds them there any more, silently — the room
+    /// hears `memberLeft` instead. Without this, the next join would find
+    /// the user still listed and announce no `userJoined`, and a reap of
+    /// one of those nodes would announce a `userLeft` long after.
+    pub async fn forget(&self, key: &str, lower: &str, username: &str) -> Result<(), RedisError> {
+        let e = entry(key, lower, username);
+        let args = [ENTRIES_PREFIX.into(), ENTRIES_SUFFIX.into(), e.encode()];
+        self.script(FORGET, &[e.set_key()], &args).await?;
+        Ok(())
     }
 
     async fn script(
@@ -345,5 +370,28 @@ mod tests {
         // Arriving again after everyone left is first again.
         assert!(a.arrived("r:x", "bob", "Bob").await.unwrap());
         assert!(!a.arrived("r:x", "bob", "Bob").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_user_forgotten_everywhere_arrives_first_again() {
+        let redis = crate::socket::test_redis::TestRedis::start().await;
+        let (a, b) = (
+            Roster::new(redis.link().await),
+            Roster::new(redis.link().await),
+        );
+        a.arrived("r:x", "bob", "Bob").await.unwrap();
+        b.arrived("r:x", "bob", "Bob").await.unwrap();
+        a.arrived("r:y", "bob", "Bob").await.unwrap();
+        a.forget("r:x", "bob", "Bob").await.unwrap();
+        // Gone from both nodes' entries, so no reap or write-back of
+        // either brings the user back; other rooms are untouched.
+        let mut conn = redis.link().await.connection();
+        for node in [&a.node, &b.node] {
+            let listed: Vec<String> = conn.smembers(a.entries_key(node)).await.unwrap();
+            assert!(listed.iter().all(|e| !e.contains("r:x")), "{listed:?}");
+        }
+        assert!(b.arrived("r:x", "bob", "Bob").await.unwrap());
+        // r:y still lists node a: leaving it there is the last departure.
+        assert!(a.departed("r:y", "bob", "Bob").await.unwrap());
     }
 }

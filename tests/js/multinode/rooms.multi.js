@@ -3,7 +3,8 @@
 // node A takes the member's sockets on node B out of the room at once (they
 // get removedFromRoom and hear the room no more); an invite made on one node
 // notifies the invitee on another; members' online state covers every node;
-// a socket put in its user's rooms at the handshake arrives as a join would.
+// a socket put in its user's rooms at the handshake arrives as a join would;
+// a removed member who comes back is announced again.
 
 const assert = require('node:assert/strict');
 const { describe, it, after } = require('node:test');
@@ -83,6 +84,26 @@ describe('rooms and memberships across nodes', () => {
     assert.deepEqual(await c.ack(a.socket, 'leaveRoom', { room }), { ok: true });
     assert.deepEqual((await rec.waitFor('userLeft'))[0], { room, user: a.username });
     assert.equal(rec.count('userJoined'), 1);
+  });
+
+  it('a member removed on node 0 and invited back is announced again when they join on node 1', async () => {
+    const owner = await on(0);
+    const bob = await on(1);
+    const room = c.uniqueName('mr');
+    assertAckOk(await c.ack(owner.socket, 'createRoom', { room, private: true }));
+    await c.join(owner.socket, room);
+    const rec = c.record(owner.socket, ['userJoined', 'userLeft', 'memberLeft']);
+    assertAckOk(await c.ack(owner.socket, 'invite', { room, user: bob.username }));
+    await c.join(bob.socket, room);
+    await rec.waitFor('userJoined');
+    assertAckOk(await c.ack(owner.socket, 'removeMember', { room, user: bob.username }));
+    await rec.waitFor('memberLeft');
+    assertAckOk(await c.ack(owner.socket, 'invite', { room, user: bob.username }));
+    await c.join(bob.socket, room);
+    const joined = await rec.waitFor('userJoined', 2);
+    assert.deepEqual(joined[1], { room, user: bob.username });
+    assert.deepEqual(await c.ack(bob.socket, 'leaveRoom', { room }), { ok: true });
+    assert.deepEqual((await rec.waitFor('userLeft'))[0], { room, user: bob.username });
   });
 
   it('setTopic on node 1 reaches members on node 0 as roomUpdated', async () => {
