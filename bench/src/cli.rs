@@ -91,6 +91,13 @@ pub struct Args {
     /// valgrind is ~50× slower.
     #[arg(long)]
     pub callgrind: bool,
+    /// The floors commit each send to SQLite before they broadcast and
+    /// acknowledge it (`floor`: inline; `floor-distributed`: in the echo,
+    /// before it answers): one row, one transaction, the stores' pragmas
+    /// (src/bin/floor/journal.rs). What storing every message costs at the
+    /// least, beside our server, which does.
+    #[arg(long)]
+    pub durable_floors: bool,
     /// Pin this generator to these CPUs (taskset list, e.g. "1").
     #[arg(long)]
     pub pin_bench: Option<String>,

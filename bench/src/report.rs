@@ -492,10 +492,15 @@ pub fn table(summary: &Summary) -> String {
 }
 
 pub fn json(args: &Args, results: &[SystemResult], summary: &Summary) -> serde_json::Value {
+    let floors = if args.durable_floors {
+        "each send committed to SQLite (one row, one transaction) before it is answered"
+    } else {
+        "messages in memory"
+    };
     serde_json::json!({
         "config": args,
         "notes": format!(
-            "ours: persistence on (SQLite in a temp DATA_DIR), {}; floor: the reference's server on axum + socketioxide, messages in memory; floor-distributed: the floor with one gRPC round trip (PostMessages over mutual TLS) per send to a second process that answers at once; reference: messages in memory, no rate limiter",
+            "ours: persistence on (SQLite in a temp DATA_DIR), {}; floor: the reference's server on axum + socketioxide, {floors}; floor-distributed: the floor with one gRPC round trip (PostMessages over mutual TLS) per send to a second process that answers at once ({floors}, there); reference: messages in memory, no rate limiter",
             crate::system::raised_limits()
         ),
         "systems": results,

@@ -23,6 +23,11 @@ pub async fn all(args: Args, nofile: u64) -> Result<bool, Error> {
         "chat-bench: ours runs with {} (the reference has no rate limiter)",
         system::raised_limits()
     );
+    if args.durable_floors {
+        eprintln!(
+            "chat-bench: --durable-floors: the floors commit each send to SQLite before answering"
+        );
+    }
     let mut results = Vec::new();
     for &kind in &args.systems {
         eprintln!("chat-bench: === {} ===", kind.name());

@@ -174,10 +174,15 @@ impl Server {
                     echo.args(["echo", &echo_addr])
                         .env("HOST", OUR_HOST)
                         .envs(certs.iter().map(|(k, v)| (k, v)));
+                    if args.durable_floors {
+                        echo.env("FLOOR_DB", dir.join("floor.db"));
+                    }
                     server.spawn("chat-bench-floor echo", echo, &dir.join("echo.log"), port)?;
                     wait_listening(echo_port, "the floor's echo", server.start_wait()).await?;
                     cmd.env("FLOOR_HOP", format!("http://{echo_addr}"))
                         .envs(certs.iter().map(|(k, v)| (k, v)));
+                } else if args.durable_floors {
+                    cmd.env("FLOOR_DB", dir.join("floor.db"));
                 }
                 server.spawn("chat-bench-floor", cmd, &log, port)?;
             }

@@ -5,7 +5,8 @@
 //! (mutual TLS with the platform certificate, HTTP/2, tonic, the caller
 //! check), to a server on the same stack (`chat_common::grpc::serve`) that
 //! answers at once: no rules, no store. What this floor costs beyond the
-//! floor is what the split layout's dependencies cost for one send.
+//! floor is what the split layout's dependencies cost for one send. With
+//! `FLOOR_DB` the echo commits each send before answering (`journal.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,8 @@ use pb::post_messages_response::Result as Answer;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status, Streaming};
+
+use crate::journal::Journal;
 
 /// The platform's certificates, from `GRPC_*` as every service reads them.
 pub fn credentials() -> Result<Credentials, String> {
@@ -58,12 +61,20 @@ impl Hop {
 }
 
 /// `chat-bench-floor echo ADDR`: the other process.
-pub async fn serve(listener: TcpListener, credentials: Credentials) -> Result<(), String> {
+pub async fn serve(
+    listener: TcpListener,
+    credentials: Credentials,
+    journal: Option<Arc<Journal>>,
+) -> Result<(), String> {
     let options = Options {
         credentials,
         ..Options::default()
     };
-    let routes = Routes::new(MessageServiceServer::new(Echo::default()));
+    let echo = Echo {
+        journal,
+        ..Echo::default()
+    };
+    let routes = Routes::new(MessageServiceServer::new(echo));
     chat_common::grpc::serve(
         listener,
         &["chat.message.v1.MessageService"],
@@ -75,24 +86,43 @@ pub async fn serve(listener: TcpListener, credentials: Credentials) -> Result<()
     .map_err(|e: ServeError| e.to_string())
 }
 
-/// Answers every send with the message it would have stored.
+/// Answers every send with the message it stored (in its journal, when it
+/// has one) or would have stored.
 #[derive(Default, Clone)]
 struct Echo {
     seq: Arc<AtomicU64>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl Echo {
     fn answer(&self, item: pb::PostMessagesRequest) -> pb::PostMessagesResponse {
         let post = item.post.unwrap_or_default();
+        let now = chat_common::time::now_millis();
+        let seq = match &self.journal {
+            Some(journal) => {
+                let client_id = post.client_id.as_deref();
+                match journal.append(&post.room, &post.sender, &post.content, client_id, now) {
+                    Ok(id) => id as u64,
+                    Err(e) => {
+                        return pb::PostMessagesResponse {
+                            id: item.id,
+                            result: Some(Answer::Error(pb::PostError {
+                                code: tonic::Code::Internal as i32,
+                                message: e.to_string(),
+                            })),
+                        };
+                    }
+                }
+            }
+            None => self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        };
         let message = pb::Message {
-            id: format!("{:012}", self.seq.fetch_add(1, Ordering::Relaxed) + 1),
+            id: format!("{seq:012}"),
             room: post.room,
             sender: post.sender,
             content: post.content,
             client_id: post.client_id,
-            timestamp: Some(chat_common::time::millis_to_timestamp(
-                chat_common::time::now_millis(),
-            )),
+            timestamp: Some(chat_common::time::millis_to_timestamp(now)),
             ..pb::Message::default()
         };
         pb::PostMessagesResponse {
@@ -201,7 +231,7 @@ mod tests {
     async fn echo(credentials: Credentials) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(serve(listener, credentials));
+        tokio::spawn(serve(listener, credentials, None));
         url
     }
 

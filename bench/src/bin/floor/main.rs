@@ -16,6 +16,11 @@
 //! mutual TLS to another process that answers at once, the least the split
 //! layout's hop to the message service can cost.
 //!
+//! With `FLOOR_DB` set (`chat-bench --durable-floors`) each send is also
+//! committed to SQLite before it is broadcast and acknowledged — by the
+//! echo, in the split floor (`journal.rs`): the least that storing every
+//! message adds.
+//!
 //! Like the reference, it serves exactly what the bench uses: `POST
 //! /register`, `GET /healthz`, and the `/chat` and `/` namespaces with
 //! `joinRoom`, `sendMessage` and `history`. It is not a chat server: there
@@ -38,7 +43,9 @@ use socketioxide::extract::{AckSender, Data, Extension, SocketRef, State, TryDat
 use socketioxide::handler::ConnectHandler;
 
 mod hop;
+mod journal;
 use hop::Hop;
+use journal::Journal;
 
 /// Matches the reference's `listen` backlog (Node's default).
 const BACKLOG: u32 = 511;
@@ -50,6 +57,9 @@ struct Floor {
     seq: Arc<AtomicU64>,
     /// The split floor's other process, when `FLOOR_HOP` names it.
     hop: Option<Arc<Hop>>,
+    /// Where sends are committed, when `FLOOR_DB` names it (and there is
+    /// no hop, which commits in the echo instead).
+    journal: Option<Arc<Journal>>,
 }
 
 struct Keys {
@@ -123,11 +133,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         && mode == "echo"
     {
         let listener = tokio::net::TcpListener::bind(addr.parse::<SocketAddr>()?).await?;
-        return Ok(hop::serve(listener, hop::credentials()?).await?);
+        let journal = Journal::from_env()?.map(Arc::new);
+        return Ok(hop::serve(listener, hop::credentials()?, journal).await?);
     }
     let hop = match std::env::var("FLOOR_HOP") {
         Ok(url) => Some(Arc::new(Hop::connect(&url, &hop::credentials()?).await?)),
         Err(_) => None,
+    };
+    let journal = match hop {
+        None => Journal::from_env()?.map(Arc::new),
+        Some(_) => None,
     };
     let port: u16 = std::env::var("PORT")
         .ok()
@@ -147,6 +162,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rooms: Arc::default(),
         seq: Arc::default(),
         hop,
+        journal,
     };
     // engineioxide's defaults, but for the websocket read buffer: 1 KiB as
     // the gateway sets it, since that is memory per socket that any
@@ -273,13 +289,28 @@ async fn send_message(
     ack: AckSender,
 ) {
     let room = send.room.unwrap_or_else(|| "general".into());
+    let content = send.content.unwrap_or_default().trim().to_owned();
+    let now = chat_common::time::now_millis();
+    let seq = match &floor.journal {
+        Some(journal) => {
+            let client_id = send.client_id.as_deref();
+            match journal.append(&room, &sender, &content, client_id, now) {
+                Ok(id) => id as u64,
+                Err(e) => {
+                    let _ = ack.send(&serde_json::json!({ "ok": false, "error": e.to_string() }));
+                    return;
+                }
+            }
+        }
+        None => floor.seq.fetch_add(1, Ordering::Relaxed) + 1,
+    };
     let message = Arc::new(Message {
-        id: format!("{:012}", floor.seq.fetch_add(1, Ordering::Relaxed) + 1),
+        id: format!("{seq:012}"),
         room: room.clone(),
         sender: sender.to_string(),
-        content: send.content.unwrap_or_default().trim().to_owned(),
+        content,
         avatar: None,
-        timestamp: chat_common::time::millis_to_rfc3339(chat_common::time::now_millis()),
+        timestamp: chat_common::time::millis_to_rfc3339(now),
         client_id: send.client_id,
         attachments: [],
         edited_at: None,
