@@ -18,6 +18,7 @@ use chat_proto::auth::v1::{
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+mod ed_keys;
 mod verified;
 
 use crate::channel::{GrpcChannel, over_network};
@@ -132,6 +133,7 @@ impl Verifier {
     }
 
     pub fn set_keys(&self, keys: &PublicKeys) -> Result<(), String> {
+        ed_keys::install();
         let mut by_kid = HashMap::new();
         let mut issuer = None;
         for k in &keys.keys {
@@ -257,6 +259,7 @@ impl Verifier {
 /// the ended-session catch-up runs for the life of the process. Until the
 /// keys are in, tokens are answered `UNAVAILABLE`, never accepted.
 pub fn follow(authority: Arc<dyn Authority>) -> Verifier {
+    ed_keys::install();
     let verifier = Verifier::default();
     let v = verifier.clone();
     tokio::spawn(async move {
