@@ -2,6 +2,8 @@
 //! and the membership rule every room event checks. Joining asks the room
 //! service, which admits or refuses and records the membership.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use chat_proto::auth::v1::{GetUserRequest, get_user_request};
 use chat_proto::message::v1::{JoinRoomRequest, ListMessagesRequest};
 use serde_json::{Value, json};
@@ -20,6 +22,7 @@ use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
 use super::rooms::{GENERAL, RoomName, room_name_of_key};
 use super::roster::{Roster, user_in_room_here};
+use super::sequencer::Turn;
 
 /// The internal room of `room` when this socket has joined it; `FORBIDDEN`
 /// otherwise.
@@ -174,27 +177,66 @@ async fn arrive<A: Adapter>(
 }
 
 /// `auth: {rooms: "all"}`: joins a new socket to each of `keys` as a
-/// `joinRoom` would, so that the rooms where the user arrives hear
-/// `userJoined` now and `userLeft` when the socket goes, on one node or
-/// several alike.
+/// `joinRoom` would (the roster when Redis is up, the departure guard);
+/// the keys of the rooms where the user had no socket on any node, whose
+/// `userJoined` [`announce_arrivals`] sends once the socket is connected.
 pub async fn arrive_in_all<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
     roster: Option<&Roster>,
     me: &Identity,
     keys: &[String],
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
+    let mut first = Vec::new();
     for key in keys {
-        if !arrive(s, io, roster, me, key).await? {
-            continue;
+        if arrive(s, io, roster, me, key).await? {
+            first.push(key.clone());
         }
-        let Some(name) = room_name_of_key(key) else {
+    }
+    Ok(first)
+}
+
+/// Arrivals of a socket still in its handshake, with the first place in
+/// its queue (so its events and its departure come after them). Kept
+/// until the socket is connected: a client that drops the connection
+/// during the handshake is never connected, socketioxide takes it out of
+/// its rooms silently, and no `userJoined` must have gone out for it.
+#[derive(Clone)]
+pub struct Arrivals(Arc<Mutex<Option<Pending>>>);
+
+/// The queue place and the room keys.
+type Pending = (Turn, Vec<String>);
+
+/// Holds `keys` for [`announce_arrivals`].
+pub fn hold_arrivals<A: Adapter>(s: &SocketRef<A>, keys: Vec<String>) {
+    let Some(c) = conn(s).filter(|_| !keys.is_empty()) else {
+        return;
+    };
+    let pending = Some((c.queue.last(), keys));
+    s.extensions.insert(Arrivals(Arc::new(Mutex::new(pending))));
+}
+
+/// The chat namespaces' connect handler: announces `userJoined` for the
+/// rooms a `rooms: "all"` socket arrived in first.
+pub async fn announce_arrivals<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>) {
+    let Some(Arrivals(pending)) = s.extensions.remove::<Arrivals>() else {
+        return;
+    };
+    let taken = pending
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let (Some((turn, keys)), Some(c)) = (taken, conn(&s)) else {
+        return;
+    };
+    let _turn = turn.wait().await;
+    for key in keys {
+        let Some(name) = room_name_of_key(&key) else {
             continue;
         };
-        let joined = json!({ "room": name, "user": me.username });
-        to_room_except(s, io, key, "userJoined", &joined, false).await;
+        let joined = json!({ "room": name, "user": c.me.username });
+        to_room_except(&s, &io, &key, "userJoined", &joined, false).await;
     }
-    Ok(())
 }
 
 /// Takes this socket out of room `key`; `true` when no socket of the user is

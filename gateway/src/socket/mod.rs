@@ -221,7 +221,10 @@ fn whole<A: Adapter>(layer: socketioxide::layer::SocketIoLayer<A>, router: Route
 fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> {
     let mut inits: Vec<A::InitRes> = CHAT_NAMESPACES
         .into_iter()
-        .map(|ns| io.ns(ns, connected.with(setup_chat).with(authenticate)))
+        .map(|ns| {
+            let connected = membership::announce_arrivals::<A>;
+            io.ns(ns, connected.with(setup_chat).with(authenticate))
+        })
         .collect();
     inits.push(io.ns(
         NOTIFICATIONS,
@@ -273,7 +276,9 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
 
 /// Everything happens in the middlewares, which run before socketioxide
 /// tells the client it is connected: handlers registered later (in the
-/// spawned connect handler) could miss the client's first events.
+/// spawned connect handler) could miss the client's first events. (The
+/// chat namespaces' connect handler only announces what must wait for the
+/// connection: `membership::announce_arrivals`.)
 async fn connected() {}
 
 fn count_connection<A: Adapter>(s: &SocketRef<A>) {
@@ -297,7 +302,8 @@ async fn setup_chat<A: Adapter>(
         .and_then(|a| a.get("rooms").cloned())
         .is_some_and(|r| r == "all");
     if all {
-        room_admin::join_all(&s, &io, &st, me).await?;
+        let first = room_admin::join_all(&s, &io, &st, me).await?;
+        membership::hold_arrivals(&s, first);
     }
     event::serve(&s, chat_event::<A>);
     s.on_disconnect(membership::on_disconnect::<A>);

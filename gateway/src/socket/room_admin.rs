@@ -300,13 +300,14 @@ pub async fn set_topic<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
 }
 
 /// `auth: {rooms: "all"}`: puts a new socket in every room of its user,
-/// before the client hears it is connected.
+/// before the client hears it is connected; the rooms where the user
+/// arrived first (see [`arrive_in_all`]).
 pub async fn join_all<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
     st: &SocketState,
     me: &Identity,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
     let req = pb::ListRoomsRequest {
         user: me.username.clone(),
     };

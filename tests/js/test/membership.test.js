@@ -6,6 +6,7 @@
 
 const assert = require('node:assert/strict');
 const { describe, it, after } = require('node:test');
+const { io } = require('socket.io-client');
 const { serverForFile } = require('../lib/server');
 const c = require('../lib/client');
 const { assertAckError, assertAckOk, assertChatError } = require('../lib/shapes');
@@ -307,6 +308,34 @@ for (const transport of c.TRANSPORTS) {
       await c.sleep(c.QUIET_MS);
       assert.equal(rec.count('userJoined'), 1, `announced again: ${JSON.stringify(rec.seen.userJoined)}`);
       assert.equal(rec.count('userLeft'), 1, `a socket still in the room was announced gone: ${JSON.stringify(rec.seen.userLeft)}`);
+    });
+
+    it('auth {rooms: "all"} sockets dropped during their handshake announce nothing, and leave no one behind', async () => {
+      const a = await c.userWithSocket(server, transport);
+      const b = await c.userWithSocket(server, transport);
+      const rooms = [];
+      for (let i = 0; i < 20; i++) {
+        const r = room();
+        rooms.push(r);
+        await c.join(a.socket, r);
+        assert.deepEqual(await c.ack(a.socket, 'leaveRoom', { room: r }), { ok: true });
+      }
+      const watched = rooms[rooms.length - 1];
+      await c.join(b.socket, watched);
+      const rec = c.record(b.socket, ['userJoined', 'userLeft']);
+      // Each client closes its transport right after sending CONNECT, while
+      // the server is still putting the socket in its 20 rooms.
+      for (let i = 0; i < 20; i++) {
+        const s = io(server.url + '/chat', {
+          auth: { token: a.token, rooms: 'all' }, transports: [transport], reconnection: false, forceNew: true,
+        });
+        s.io.on('open', () => setTimeout(() => s.io.engine.close(), i % 3));
+      }
+      await c.sleep(1500);
+      const presence = await c.ack(b.socket, 'presence', { room: watched });
+      assert.deepEqual(presence.users, [b.username]);
+      assert.equal(rec.count('userJoined'), rec.count('userLeft'),
+        `joined ${JSON.stringify(rec.seen.userJoined)}, left ${JSON.stringify(rec.seen.userLeft)}`);
     });
   });
 }
