@@ -2,8 +2,6 @@
 //! and the membership rule every room event checks. Joining asks the room
 //! service, which admits or refuses and records the membership.
 
-use std::sync::{Arc, Mutex, PoisonError};
-
 use chat_proto::auth::v1::{GetUserRequest, get_user_request};
 use chat_proto::message::v1::{JoinRoomRequest, ListMessagesRequest};
 use serde_json::{Value, json};
@@ -22,7 +20,6 @@ use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
 use super::rooms::{GENERAL, RoomName, room_name_of_key};
 use super::roster::{Roster, user_in_room_here};
-use super::sequencer::Turn;
 
 /// The internal room of `room` when this socket has joined it; `FORBIDDEN`
 /// otherwise.
@@ -69,7 +66,10 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
     let first = if already {
         false
     } else {
-        arrive(&cx.socket, &cx.io, cx.st.roster.as_ref(), &cx.me, &key).await?
+        let roster = cx.st.roster.as_ref();
+        arrive(&cx.socket, &cx.io, roster, &cx.me, &key)
+            .await?
+            .first
     };
     let page = cx
         .st
@@ -145,98 +145,56 @@ pub async fn leave_room<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     Ok(json!({ "ok": true }))
 }
 
-/// Joins this socket to room `key`; `true` when the user was in it on no
-/// node before (announce `userJoined`). Through the roster when Redis is
-/// up, so that of racing joins on several nodes exactly one is first.
-async fn arrive<A: Adapter>(
+/// What joining a room found.
+pub struct Arrival {
+    /// No socket of the user was in the room on any node before: the room
+    /// hears `userJoined`.
+    pub first: bool,
+    /// This join listed the node in the roster for the user in the room
+    /// (Redis up, no other socket of the user in it here).
+    pub listed: bool,
+}
+
+/// Joins this socket to room `key`. Through the roster when Redis is up,
+/// so that of racing joins on several nodes exactly one is first.
+pub async fn arrive<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
     roster: Option<&Roster>,
     me: &Identity,
     key: &str,
-) -> Result<bool, Error> {
+) -> Result<Arrival, Error> {
     let (lower, username) = (me.lower.as_str(), me.username.as_str());
     if let Some(roster) = roster.filter(|r| r.is_up()) {
         let _order = roster.lock(key, lower).await;
         let here = user_in_room_here(io, lower, key);
         take_in(s, key)?;
         if here {
-            return Ok(false);
+            return Ok(Arrival {
+                first: false,
+                listed: false,
+            });
         }
-        match roster.arrived(key, lower, username).await {
-            Ok(first) => return Ok(first),
+        return Ok(match roster.arrived(key, lower, username).await {
+            Ok(first) => Arrival {
+                first,
+                listed: true,
+            },
             Err(e) => {
                 tracing::debug!(error = %e, "roster unavailable: this node's view decides");
-                return Ok(true);
+                Arrival {
+                    first: true,
+                    listed: false,
+                }
             }
-        }
+        });
     }
     let first = !user_in_room(io, lower, key).await?;
     take_in(s, key)?;
-    Ok(first)
-}
-
-/// `auth: {rooms: "all"}`: joins a new socket to each of `keys` as a
-/// `joinRoom` would (the roster when Redis is up, the departure guard);
-/// the keys of the rooms where the user had no socket on any node, whose
-/// `userJoined` [`announce_arrivals`] sends once the socket is connected.
-pub async fn arrive_in_all<A: Adapter>(
-    s: &SocketRef<A>,
-    io: &SocketIo<A>,
-    roster: Option<&Roster>,
-    me: &Identity,
-    keys: &[String],
-) -> Result<Vec<String>, Error> {
-    let mut first = Vec::new();
-    for key in keys {
-        if arrive(s, io, roster, me, key).await? {
-            first.push(key.clone());
-        }
-    }
-    Ok(first)
-}
-
-/// Arrivals of a socket still in its handshake, with the first place in
-/// its queue (so its events and its departure come after them). Kept
-/// until the socket is connected: a client that drops the connection
-/// during the handshake is never connected, socketioxide takes it out of
-/// its rooms silently, and no `userJoined` must have gone out for it.
-#[derive(Clone)]
-pub struct Arrivals(Arc<Mutex<Option<Pending>>>);
-
-/// The queue place and the room keys.
-type Pending = (Turn, Vec<String>);
-
-/// Holds `keys` for [`announce_arrivals`].
-pub fn hold_arrivals<A: Adapter>(s: &SocketRef<A>, keys: Vec<String>) {
-    let Some(c) = conn(s).filter(|_| !keys.is_empty()) else {
-        return;
-    };
-    let pending = Some((c.queue.last(), keys));
-    s.extensions.insert(Arrivals(Arc::new(Mutex::new(pending))));
-}
-
-/// The chat namespaces' connect handler: announces `userJoined` for the
-/// rooms a `rooms: "all"` socket arrived in first.
-pub async fn announce_arrivals<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>) {
-    let Some(Arrivals(pending)) = s.extensions.remove::<Arrivals>() else {
-        return;
-    };
-    let taken = pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    let (Some((turn, keys)), Some(c)) = (taken, conn(&s)) else {
-        return;
-    };
-    let _turn = turn.wait().await;
-    for key in keys {
-        let Some(name) = room_name_of_key(&key) else {
-            continue;
-        };
-        let joined = json!({ "room": name, "user": c.me.username });
-        to_room_except(&s, &io, &key, "userJoined", &joined, false).await;
-    }
+    Ok(Arrival {
+        first,
+        listed: false,
+    })
 }
 
 /// Takes this socket out of room `key`; `true` when no socket of the user is

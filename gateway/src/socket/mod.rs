@@ -21,6 +21,7 @@ mod fuzz;
 mod fuzz_frames;
 mod gcra;
 pub(crate) mod input;
+mod join_all;
 mod limits;
 mod membership;
 pub(crate) mod mentions;
@@ -222,7 +223,7 @@ fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> 
     let mut inits: Vec<A::InitRes> = CHAT_NAMESPACES
         .into_iter()
         .map(|ns| {
-            let connected = membership::announce_arrivals::<A>;
+            let connected = join_all::announce::<A>;
             io.ns(ns, connected.with(setup_chat).with(authenticate))
         })
         .collect();
@@ -278,7 +279,7 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
 /// tells the client it is connected: handlers registered later (in the
 /// spawned connect handler) could miss the client's first events. (The
 /// chat namespaces' connect handler only announces what must wait for the
-/// connection: `membership::announce_arrivals`.)
+/// connection: `join_all::announce`.)
 async fn connected() {}
 
 fn count_connection<A: Adapter>(s: &SocketRef<A>) {
@@ -302,8 +303,7 @@ async fn setup_chat<A: Adapter>(
         .and_then(|a| a.get("rooms").cloned())
         .is_some_and(|r| r == "all");
     if all {
-        let first = room_admin::join_all(&s, &io, &st, me).await?;
-        membership::hold_arrivals(&s, first);
+        join_all::join_all(&s, &io, &st, me).await?;
     }
     event::serve(&s, chat_event::<A>);
     s.on_disconnect(membership::on_disconnect::<A>);

@@ -1,6 +1,6 @@
 //! The v1.2 room events (PROTOCOL.md § Rooms and membership): `createRoom`,
 //! `rooms`, `members`, `invite`, `removeMember`, `unban`, `setRole`,
-//! `setTopic`, and `rooms: "all"` at the handshake. The rules live in the
+//! `setTopic` (`rooms: "all"` at the handshake is `join_all.rs`). The rules live in the
 //! message service's `RoomService`; this file turns its answers into acks
 //! and room events. A removed member's sockets leave the socket.io room
 //! through the adapter, so on every node at once; since every room event
@@ -13,19 +13,14 @@ use chat_common::time::timestamp_to_rfc3339;
 use chat_proto::auth::v1::{GetUserRequest, get_user_request};
 use chat_proto::message::v1 as pb;
 use serde_json::{Value, json};
-use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::SocketRef;
 
 use crate::error::Error;
 
-use super::SocketState;
-use super::auth::Identity;
 use super::event::{Cx, Outcome};
 use super::fanout::{CHAT_NAMESPACES, connected_users, notify_user, to_room};
 use super::input::Input;
-use super::membership::arrive_in_all;
-use super::rooms::{RoomName, room_key, user_key};
+use super::rooms::{RoomName, user_key};
 
 fn role_name(role: i32) -> Value {
     match pb::Role::try_from(role) {
@@ -297,26 +292,4 @@ pub async fn set_topic<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     update.insert("by".into(), json!(cx.me.username));
     to_room(&cx.io, &room.key(), "roomUpdated", &update).await;
     Ok(json!({ "ok": true }))
-}
-
-/// `auth: {rooms: "all"}`: puts a new socket in every room of its user,
-/// before the client hears it is connected; the rooms where the user
-/// arrived first (see [`arrive_in_all`]).
-pub async fn join_all<A: Adapter>(
-    s: &SocketRef<A>,
-    io: &SocketIo<A>,
-    st: &SocketState,
-    me: &Identity,
-) -> Result<Vec<String>, Error> {
-    let req = pb::ListRoomsRequest {
-        user: me.username.clone(),
-    };
-    let list = st.app.clients.rooms.clone().list_rooms(req).await?;
-    let keys: Vec<String> = list
-        .into_inner()
-        .rooms
-        .into_iter()
-        .filter_map(|e| e.room.map(|r| room_key(&r.name)))
-        .collect();
-    arrive_in_all(s, io, st.roster.as_ref(), me, &keys).await
 }

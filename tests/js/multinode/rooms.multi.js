@@ -11,6 +11,7 @@ const { describe, it, after } = require('node:test');
 const c = require('../lib/client');
 const { assertAckError, assertAckOk } = require('../lib/shapes');
 const { clusterForFile } = require('./lib/cluster');
+const { io } = require('socket.io-client');
 
 const cluster = clusterForFile('rooms', 2);
 after(c.closeAll);
@@ -84,6 +85,42 @@ describe('rooms and memberships across nodes', () => {
     assert.deepEqual(await c.ack(a.socket, 'leaveRoom', { room }), { ok: true });
     assert.deepEqual((await rec.waitFor('userLeft'))[0], { room, user: a.username });
     assert.equal(rec.count('userJoined'), 1);
+  });
+
+  it('auth {rooms: "all"} sockets dropped during their handshake on node 1 leave nothing in the roster', async () => {
+    const a = await on(0);
+    const b = await on(0);
+    const rooms = [];
+    for (let i = 0; i < 20; i++) {
+      const r = c.uniqueName('mr');
+      rooms.push(r);
+      await c.join(a.socket, r);
+      assert.deepEqual(await c.ack(a.socket, 'leaveRoom', { room: r }), { ok: true });
+    }
+    const watched = rooms[rooms.length - 1];
+    await c.join(b.socket, watched);
+    const rec = c.record(b.socket, ['userJoined', 'userLeft']);
+    // Each client closes its transport right after sending CONNECT, while
+    // node 1 is still putting the socket in its 20 rooms (a Redis round
+    // trip each).
+    for (let i = 0; i < 20; i++) {
+      const s = io(node(1).url + '/chat', {
+        auth: { token: a.token, rooms: 'all' }, transports: ['websocket'], reconnection: false, forceNew: true,
+      });
+      s.io.on('open', () => setTimeout(() => s.io.engine.close(), i % 3));
+    }
+    await c.sleep(1500);
+    assert.equal(rec.count('userJoined'), rec.count('userLeft'),
+      `joined ${JSON.stringify(rec.seen.userJoined)}, left ${JSON.stringify(rec.seen.userLeft)}`);
+    const before = rec.count('userJoined');
+    // The user really arriving on node 1 is announced, and leaving too.
+    const later = await c.connect(node(1), '/chat', { token: a.token });
+    await c.join(later, watched);
+    const joined = await rec.waitFor('userJoined', before + 1);
+    assert.deepEqual(joined[before], { room: watched, user: a.username });
+    assert.deepEqual(await c.ack(later, 'leaveRoom', { room: watched }), { ok: true });
+    const left = await rec.waitFor('userLeft', before + 1);
+    assert.deepEqual(left[before], { room: watched, user: a.username });
   });
 
   it('a member removed on node 0 and invited back is announced again when they join on node 1', async () => {
