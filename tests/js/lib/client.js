@@ -115,6 +115,18 @@ function connect(server, ns, { token, auth, transport = TRANSPORTS[0], extra } =
   });
 }
 
+/**
+ * Opens `count` sockets to namespace `ns` that each close their transport
+ * 0–2 ms after the Engine.IO open, so right after sending CONNECT, while
+ * the server is still in their handshake: clients that drop mid-handshake.
+ */
+function dropDuringHandshake(server, ns, { auth, transport = TRANSPORTS[0], count = 20 } = {}) {
+  for (let i = 0; i < count; i++) {
+    const socket = io(server.url + ns, socketOptions({ auth, transport }));
+    socket.io.on('open', () => setTimeout(() => socket.io.engine.close(), i % 3));
+  }
+}
+
 /** Connects expecting a refusal; resolves with the connect_error. */
 function connectRefused(server, ns, { token, auth, transport = TRANSPORTS[0] } = {}) {
   const socket = io(server.url + ns, socketOptions({ token, auth, transport }));
@@ -221,6 +233,7 @@ module.exports = {
   register,
   connect,
   connectRefused,
+  dropDuringHandshake,
   ack,
   record,
   closeAll,
