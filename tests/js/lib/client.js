@@ -116,6 +116,23 @@ function connect(server, ns, { token, auth, transport = TRANSPORTS[0], extra } =
 }
 
 /**
+ * Makes the socket's user a member of `count` new public rooms with no
+ * socket in them (each joined, then left: leaving keeps the membership);
+ * resolves with their names.
+ */
+async function memberOfRooms(socket, count, prefix = 'm') {
+  const rooms = [];
+  for (let i = 0; i < count; i++) {
+    const room = uniqueName(prefix);
+    await join(socket, room);
+    const left = await ack(socket, 'leaveRoom', { room });
+    if (!left.ok) throw new Error(`leaveRoom ${room}: ${JSON.stringify(left)}`);
+    rooms.push(room);
+  }
+  return rooms;
+}
+
+/**
  * Opens `count` sockets to namespace `ns` that each close their transport
  * 0–2 ms after the Engine.IO open, so right after sending CONNECT, while
  * the server is still in their handshake: clients that drop mid-handshake.
@@ -234,6 +251,7 @@ module.exports = {
   connect,
   connectRefused,
   dropDuringHandshake,
+  memberOfRooms,
   ack,
   record,
   closeAll,
