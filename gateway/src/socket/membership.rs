@@ -18,6 +18,7 @@ use super::departure::{Leaver, RoomsAtClose, take_in, take_out};
 use super::event::{Cx, Outcome};
 use super::fanout::{to_room_except, user_in_room};
 use super::input::Input;
+use super::order;
 use super::rooms::{GENERAL, RoomName, room_name_of_key};
 use super::roster::{Roster, user_in_room_here};
 
@@ -66,10 +67,7 @@ async fn join<A: Adapter>(cx: Cx<A>, room: RoomName, limit: u32) -> Outcome {
     let first = if already {
         false
     } else {
-        let roster = cx.st.roster.as_ref();
-        arrive(&cx.socket, &cx.io, roster, &cx.me, &key)
-            .await?
-            .first
+        arrive(&cx.socket, &cx.io, cx.st.roster.as_ref(), &cx.me, &key).await?
     };
     let page = cx
         .st
@@ -145,56 +143,35 @@ pub async fn leave_room<A: Adapter>(cx: Cx<A>, data: Value) -> Outcome {
     Ok(json!({ "ok": true }))
 }
 
-/// What joining a room found.
-pub struct Arrival {
-    /// No socket of the user was in the room on any node before: the room
-    /// hears `userJoined`.
-    pub first: bool,
-    /// This join listed the node in the roster for the user in the room
-    /// (Redis up, no other socket of the user in it here).
-    pub listed: bool,
-}
-
-/// Joins this socket to room `key`. Through the roster when Redis is up,
-/// so that of racing joins on several nodes exactly one is first.
+/// Joins this socket to room `key`; `true` when the user was in it on no
+/// node before (announce `userJoined`). Through the roster when Redis is
+/// up, so that of racing joins on several nodes exactly one is first.
 pub async fn arrive<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
     roster: Option<&Roster>,
     me: &Identity,
     key: &str,
-) -> Result<Arrival, Error> {
+) -> Result<bool, Error> {
     let (lower, username) = (me.lower.as_str(), me.username.as_str());
+    let _order = order::lock(key, lower).await;
     if let Some(roster) = roster.filter(|r| r.is_up()) {
-        let _order = roster.lock(key, lower).await;
         let here = user_in_room_here(io, lower, key);
         take_in(s, key)?;
         if here {
-            return Ok(Arrival {
-                first: false,
-                listed: false,
-            });
+            return Ok(false);
         }
-        return Ok(match roster.arrived(key, lower, username).await {
-            Ok(first) => Arrival {
-                first,
-                listed: true,
-            },
+        match roster.arrived(key, lower, username).await {
+            Ok(first) => return Ok(first),
             Err(e) => {
                 tracing::debug!(error = %e, "roster unavailable: this node's view decides");
-                Arrival {
-                    first: true,
-                    listed: false,
-                }
+                return Ok(true);
             }
-        });
+        }
     }
     let first = !user_in_room(io, lower, key).await?;
     take_in(s, key)?;
-    Ok(Arrival {
-        first,
-        listed: false,
-    })
+    Ok(first)
 }
 
 /// Takes this socket out of room `key`; `true` when no socket of the user is
@@ -208,8 +185,8 @@ async fn depart<A: Adapter>(
     by: Leaver,
 ) -> Result<bool, Error> {
     let (lower, username) = (me.lower.as_str(), me.username.as_str());
+    let _order = order::lock(key, lower).await;
     if let Some(roster) = roster.filter(|r| r.is_up()) {
-        let _order = roster.lock(key, lower).await;
         if !take_out(s, key, by) {
             return Ok(false);
         }

@@ -26,6 +26,7 @@ mod limits;
 mod membership;
 pub(crate) mod mentions;
 mod notifications;
+mod order;
 mod payload;
 mod presence;
 mod reactions;
@@ -223,7 +224,7 @@ fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> 
     let mut inits: Vec<A::InitRes> = CHAT_NAMESPACES
         .into_iter()
         .map(|ns| {
-            let connected = join_all::announce::<A>;
+            let connected = join_all::join::<A>;
             io.ns(ns, connected.with(setup_chat).with(authenticate))
         })
         .collect();
@@ -278,8 +279,8 @@ fn configure<A: Adapter>(builder: SocketIoBuilder<A>, st: &SocketState) -> Socke
 /// Everything happens in the middlewares, which run before socketioxide
 /// tells the client it is connected: handlers registered later (in the
 /// spawned connect handler) could miss the client's first events. (The
-/// chat namespaces' connect handler only announces what must wait for the
-/// connection: `join_all::announce`.)
+/// chat namespaces' connect handler only does what must wait for the
+/// connection: `join_all::join`.)
 async fn connected() {}
 
 fn count_connection<A: Adapter>(s: &SocketRef<A>) {
@@ -290,7 +291,6 @@ fn count_connection<A: Adapter>(s: &SocketRef<A>) {
 
 async fn setup_chat<A: Adapter>(
     s: SocketRef<A>,
-    io: SocketIo<A>,
     State(st): State<SocketState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Error> {
@@ -303,7 +303,7 @@ async fn setup_chat<A: Adapter>(
         .and_then(|a| a.get("rooms").cloned())
         .is_some_and(|r| r == "all");
     if all {
-        join_all::join_all(&s, &io, &st, me).await?;
+        join_all::rooms_of_user(&s, &st, me).await?;
     }
     event::serve(&s, chat_event::<A>);
     s.on_disconnect(membership::on_disconnect::<A>);

@@ -20,6 +20,7 @@ use crate::error::Error;
 use super::event::{Cx, Outcome};
 use super::fanout::{CHAT_NAMESPACES, connected_users, notify_user, to_room};
 use super::input::Input;
+use super::order;
 use super::rooms::{RoomName, user_key};
 
 fn role_name(role: i32) -> Value {
@@ -211,7 +212,7 @@ async fn evict<A: Adapter>(cx: &Cx<A>, room: &RoomName, user: &str) {
         }
     }
     if let Some(roster) = cx.st.roster.as_ref().filter(|r| r.is_up()) {
-        let _order = roster.lock(&key, &lower).await;
+        let _order = order::lock(&key, &lower).await;
         if let Err(e) = roster.forget(&key, &lower, user).await {
             tracing::warn!(error = %e, "the roster still lists a removed member in the room");
         }

@@ -15,7 +15,6 @@
 //! or it was frozen and reaped) writes its entries back.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use redis::{AsyncCommands, RedisError, Script};
@@ -26,6 +25,7 @@ use socketioxide::adapter::Adapter;
 use super::auth::identity;
 use super::cluster::RedisLink;
 use super::fanout::{CHAT_NAMESPACES, to_room};
+use super::order;
 use super::rooms::{room_name_of_key, user_key};
 
 /// How long a node counts as alive after its last heartbeat, and how often
@@ -97,9 +97,6 @@ impl Entry {
 pub struct Roster {
     link: RedisLink,
     node: String,
-    /// Orders one node's join/leave decisions per (room, user): the check
-    /// of this node's sockets and the Redis update must not interleave.
-    locks: std::sync::Arc<Vec<tokio::sync::Mutex<()>>>,
 }
 
 impl Roster {
@@ -107,21 +104,11 @@ impl Roster {
         Roster {
             link,
             node: uuid::Uuid::new_v4().simple().to_string(),
-            locks: std::sync::Arc::new((0..64).map(|_| tokio::sync::Mutex::new(())).collect()),
         }
     }
 
     pub fn is_up(&self) -> bool {
         self.link.is_up()
-    }
-
-    /// The lock ordering decisions about `lower` in room `key` on this node.
-    pub async fn lock(&self, key: &str, lower: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        let mut h = DefaultHasher::new();
-        (key, lower).hash(&mut h);
-        self.locks[(h.finish() % self.locks.len() as u64) as usize]
-            .lock()
-            .await
     }
 
     fn entries_key(&self, node: &str) -> String {
@@ -259,13 +246,13 @@ impl Roster {
         let listed: Vec<String> = conn.smembers(self.entries_key(&self.node)).await?;
         for stale in listed.iter().filter_map(|r| Entry::decode(r)) {
             if !held.contains(&stale) {
-                let _guard = self.lock(&stale.key, &stale.lower).await;
+                let _guard = order::lock(&stale.key, &stale.lower).await;
                 self.departed(&stale.key, &stale.lower, &stale.username)
                     .await?;
             }
         }
         for e in &held {
-            let _guard = self.lock(&e.key, &e.lower).await;
+            let _guard = order::lock(&e.key, &e.lower).await;
             self.arrived(&e.key, &e.lower, &e.username).await?;
         }
         if !held.is_empty() {
