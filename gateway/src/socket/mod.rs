@@ -223,10 +223,7 @@ fn whole<A: Adapter>(layer: socketioxide::layer::SocketIoLayer<A>, router: Route
 fn namespaces<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> Vec<A::InitRes> {
     let mut inits: Vec<A::InitRes> = CHAT_NAMESPACES
         .into_iter()
-        .map(|ns| {
-            let connected = join_all::join::<A>;
-            io.ns(ns, connected.with(setup_chat).with(authenticate))
-        })
+        .map(|ns| io.ns(ns, join_all::join::<A>.with(setup_chat).with(authenticate)))
         .collect();
     inits.push(io.ns(
         NOTIFICATIONS,

@@ -43,7 +43,8 @@ impl Sequencer {
     }
 
     /// A place after every event queued so far, full queue or not: the
-    /// server's own work (a disconnect's clean-up), never a client's event.
+    /// server's own work (the joins of `rooms: "all"` at connect, a
+    /// disconnect's clean-up), never a client's event.
     pub fn last(&self) -> Turn {
         self.held.fetch_add(1, Ordering::AcqRel);
         self.ticket()

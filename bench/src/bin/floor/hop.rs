@@ -9,7 +9,6 @@
 //! `FLOOR_DB` the echo commits each send before answering (`journal.rs`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chat_common::caller::Caller;
@@ -27,7 +26,7 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::journal::Journal;
+use crate::journal::Ids;
 
 /// The platform's certificates, from `GRPC_*` as every service reads them.
 pub fn credentials() -> Result<Credentials, String> {
@@ -64,16 +63,13 @@ impl Hop {
 pub async fn serve(
     listener: TcpListener,
     credentials: Credentials,
-    journal: Option<Arc<Journal>>,
+    ids: Ids,
 ) -> Result<(), String> {
     let options = Options {
         credentials,
         ..Options::default()
     };
-    let echo = Echo {
-        journal,
-        ..Echo::default()
-    };
+    let echo = Echo { ids: Arc::new(ids) };
     let routes = Routes::new(MessageServiceServer::new(echo));
     chat_common::grpc::serve(
         listener,
@@ -88,33 +84,30 @@ pub async fn serve(
 
 /// Answers every send with the message it stored (in its journal, when it
 /// has one) or would have stored.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 struct Echo {
-    seq: Arc<AtomicU64>,
-    journal: Option<Arc<Journal>>,
+    ids: Arc<Ids>,
 }
 
 impl Echo {
     fn answer(&self, item: pb::PostMessagesRequest) -> pb::PostMessagesResponse {
         let post = item.post.unwrap_or_default();
         let now = chat_common::time::now_millis();
-        let seq = match &self.journal {
-            Some(journal) => {
-                let client_id = post.client_id.as_deref();
-                match journal.append(&post.room, &post.sender, &post.content, client_id, now) {
-                    Ok(id) => id as u64,
-                    Err(e) => {
-                        return pb::PostMessagesResponse {
-                            id: item.id,
-                            result: Some(Answer::Error(pb::PostError {
-                                code: tonic::Code::Internal as i32,
-                                message: e.to_string(),
-                            })),
-                        };
-                    }
-                }
+        let client_id = post.client_id.as_deref();
+        let seq = match self
+            .ids
+            .next(&post.room, &post.sender, &post.content, client_id, now)
+        {
+            Ok(seq) => seq,
+            Err(e) => {
+                return pb::PostMessagesResponse {
+                    id: item.id,
+                    result: Some(Answer::Error(pb::PostError {
+                        code: tonic::Code::Internal as i32,
+                        message: e.to_string(),
+                    })),
+                };
             }
-            None => self.seq.fetch_add(1, Ordering::Relaxed) + 1,
         };
         let message = pb::Message {
             id: format!("{seq:012}"),
@@ -231,7 +224,7 @@ mod tests {
     async fn echo(credentials: Credentials) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(serve(listener, credentials, None));
+        tokio::spawn(serve(listener, credentials, Ids::default()));
         url
     }
 

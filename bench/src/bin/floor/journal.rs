@@ -8,6 +8,7 @@
 //! of persisting, not of our store.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, params};
@@ -24,6 +25,41 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);";
 
 pub struct Journal(Mutex<Connection>);
+
+/// Where a floor's message ids come from: the journal's row ids when
+/// `FLOOR_DB` names one (each send committed first), else a counter.
+#[derive(Default)]
+pub struct Ids {
+    journal: Option<Journal>,
+    counter: AtomicU64,
+}
+
+impl Ids {
+    pub fn new(journal: Option<Journal>) -> Ids {
+        Ids {
+            journal,
+            ..Ids::default()
+        }
+    }
+
+    /// The id of a new message, stored first when there is a journal.
+    pub fn next(
+        &self,
+        room: &str,
+        sender: &str,
+        content: &str,
+        client_id: Option<&str>,
+        ts_millis: i64,
+    ) -> rusqlite::Result<u64> {
+        match &self.journal {
+            Some(journal) => {
+                let id = journal.append(room, sender, content, client_id, ts_millis)?;
+                Ok(id.unsigned_abs())
+            }
+            None => Ok(self.counter.fetch_add(1, Ordering::Relaxed) + 1),
+        }
+    }
+}
 
 impl Journal {
     /// The journal `FLOOR_DB` names, if it names one.

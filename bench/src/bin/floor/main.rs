@@ -29,7 +29,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -45,7 +44,7 @@ use socketioxide::handler::ConnectHandler;
 mod hop;
 mod journal;
 use hop::Hop;
-use journal::Journal;
+use journal::{Ids, Journal};
 
 /// Matches the reference's `listen` backlog (Node's default).
 const BACKLOG: u32 = 511;
@@ -54,12 +53,11 @@ const BACKLOG: u32 = 511;
 struct Floor {
     keys: Arc<Keys>,
     rooms: Arc<Mutex<HashMap<String, Vec<Arc<Message>>>>>,
-    seq: Arc<AtomicU64>,
+    /// Message ids, and each send committed first with `FLOOR_DB` (unless
+    /// there is a hop: the echo commits instead).
+    ids: Arc<Ids>,
     /// The split floor's other process, when `FLOOR_HOP` names it.
     hop: Option<Arc<Hop>>,
-    /// Where sends are committed, when `FLOOR_DB` names it (and there is
-    /// no hop, which commits in the echo instead).
-    journal: Option<Arc<Journal>>,
 }
 
 struct Keys {
@@ -133,15 +131,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         && mode == "echo"
     {
         let listener = tokio::net::TcpListener::bind(addr.parse::<SocketAddr>()?).await?;
-        let journal = Journal::from_env()?.map(Arc::new);
-        return Ok(hop::serve(listener, hop::credentials()?, journal).await?);
+        let ids = Ids::new(Journal::from_env()?);
+        return Ok(hop::serve(listener, hop::credentials()?, ids).await?);
     }
     let hop = match std::env::var("FLOOR_HOP") {
         Ok(url) => Some(Arc::new(Hop::connect(&url, &hop::credentials()?).await?)),
         Err(_) => None,
     };
     let journal = match hop {
-        None => Journal::from_env()?.map(Arc::new),
+        None => Journal::from_env()?,
         Some(_) => None,
     };
     let port: u16 = std::env::var("PORT")
@@ -160,9 +158,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ttl_secs,
         }),
         rooms: Arc::default(),
-        seq: Arc::default(),
+        ids: Arc::new(Ids::new(journal)),
         hop,
-        journal,
     };
     // engineioxide's defaults, but for the websocket read buffer: 1 KiB as
     // the gateway sets it, since that is memory per socket that any
@@ -291,18 +288,13 @@ async fn send_message(
     let room = send.room.unwrap_or_else(|| "general".into());
     let content = send.content.unwrap_or_default().trim().to_owned();
     let now = chat_common::time::now_millis();
-    let seq = match &floor.journal {
-        Some(journal) => {
-            let client_id = send.client_id.as_deref();
-            match journal.append(&room, &sender, &content, client_id, now) {
-                Ok(id) => id as u64,
-                Err(e) => {
-                    let _ = ack.send(&serde_json::json!({ "ok": false, "error": e.to_string() }));
-                    return;
-                }
-            }
+    let client_id = send.client_id.as_deref();
+    let seq = match floor.ids.next(&room, &sender, &content, client_id, now) {
+        Ok(seq) => seq,
+        Err(e) => {
+            let _ = ack.send(&serde_json::json!({ "ok": false, "error": e.to_string() }));
+            return;
         }
-        None => floor.seq.fetch_add(1, Ordering::Relaxed) + 1,
     };
     let message = Arc::new(Message {
         id: format!("{seq:012}"),
