@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::journal::Ids;
+use crate::journal::{Ids, Row};
 
 /// The platform's certificates, from `GRPC_*` as every service reads them.
 pub fn credentials() -> Result<Credentials, String> {
@@ -93,11 +93,14 @@ impl Echo {
     fn answer(&self, item: pb::PostMessagesRequest) -> pb::PostMessagesResponse {
         let post = item.post.unwrap_or_default();
         let now = chat_common::time::now_millis();
-        let client_id = post.client_id.as_deref();
-        let seq = match self
-            .ids
-            .next(&post.room, &post.sender, &post.content, client_id, now)
-        {
+        let row = Row {
+            room: &post.room,
+            sender: &post.sender,
+            content: &post.content,
+            client_id: post.client_id.as_deref(),
+            ts_millis: now,
+        };
+        let seq = match self.ids.next(&row) {
             Ok(seq) => seq,
             Err(e) => {
                 return pb::PostMessagesResponse {

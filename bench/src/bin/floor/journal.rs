@@ -26,6 +26,15 @@ CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);";
 
 pub struct Journal(Mutex<Connection>);
 
+/// A message as the floors store it.
+pub struct Row<'a> {
+    pub room: &'a str,
+    pub sender: &'a str,
+    pub content: &'a str,
+    pub client_id: Option<&'a str>,
+    pub ts_millis: i64,
+}
+
 /// Where a floor's message ids come from: the journal's row ids when
 /// `FLOOR_DB` names one (each send committed first), else a counter.
 #[derive(Default)]
@@ -43,19 +52,9 @@ impl Ids {
     }
 
     /// The id of a new message, stored first when there is a journal.
-    pub fn next(
-        &self,
-        room: &str,
-        sender: &str,
-        content: &str,
-        client_id: Option<&str>,
-        ts_millis: i64,
-    ) -> rusqlite::Result<u64> {
+    pub fn next(&self, row: &Row<'_>) -> rusqlite::Result<u64> {
         match &self.journal {
-            Some(journal) => {
-                let id = journal.append(room, sender, content, client_id, ts_millis)?;
-                Ok(id.unsigned_abs())
-            }
+            Some(journal) => Ok(journal.append(row)?.unsigned_abs()),
             None => Ok(self.counter.fetch_add(1, Ordering::Relaxed) + 1),
         }
     }
@@ -76,19 +75,18 @@ impl Journal {
     }
 
     /// Stores one message, committed when this returns; its row id.
-    pub fn append(
-        &self,
-        room: &str,
-        sender: &str,
-        content: &str,
-        client_id: Option<&str>,
-        ts_millis: i64,
-    ) -> rusqlite::Result<i64> {
+    pub fn append(&self, row: &Row<'_>) -> rusqlite::Result<i64> {
         let conn = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         conn.prepare_cached(
             "INSERT INTO messages (room, sender, content, client_id, ts) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(params![room, sender, content, client_id, ts_millis])?;
+        .execute(params![
+            row.room,
+            row.sender,
+            row.content,
+            row.client_id,
+            row.ts_millis
+        ])?;
         Ok(conn.last_insert_rowid())
     }
 }
@@ -102,10 +100,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("floor.db");
         let journal = Journal::open(&path).unwrap();
-        let first = journal
-            .append("general", "alice", "hi", Some("c1"), 1)
-            .unwrap();
-        let second = journal.append("general", "bob", "hello", None, 2).unwrap();
+        let row = |sender, content, client_id, ts_millis| Row {
+            room: "general",
+            sender,
+            content,
+            client_id,
+            ts_millis,
+        };
+        let first = journal.append(&row("alice", "hi", Some("c1"), 1)).unwrap();
+        let second = journal.append(&row("bob", "hello", None, 2)).unwrap();
         assert_eq!(second, first + 1);
         // Another connection sees both: each append committed.
         let reader = chat_common::sqlite::open_reader(&path).unwrap();

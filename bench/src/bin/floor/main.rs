@@ -44,7 +44,7 @@ use socketioxide::handler::ConnectHandler;
 mod hop;
 mod journal;
 use hop::Hop;
-use journal::{Ids, Journal};
+use journal::{Ids, Journal, Row};
 
 /// Matches the reference's `listen` backlog (Node's default).
 const BACKLOG: u32 = 511;
@@ -288,8 +288,14 @@ async fn send_message(
     let room = send.room.unwrap_or_else(|| "general".into());
     let content = send.content.unwrap_or_default().trim().to_owned();
     let now = chat_common::time::now_millis();
-    let client_id = send.client_id.as_deref();
-    let seq = match floor.ids.next(&room, &sender, &content, client_id, now) {
+    let row = Row {
+        room: &room,
+        sender: &sender,
+        content: &content,
+        client_id: send.client_id.as_deref(),
+        ts_millis: now,
+    };
+    let seq = match floor.ids.next(&row) {
         Ok(seq) => seq,
         Err(e) => {
             let _ = ack.send(&serde_json::json!({ "ok": false, "error": e.to_string() }));
