@@ -14,10 +14,14 @@
 //! them as the socket's first event. The client's own events wait behind
 //! it (a send to one of its rooms right after `connect` finds it joined),
 //! and a disconnect during it leaves what it joined, as for a `joinRoom`.
+//! The rooms are joined together, so others' messages reach the socket in
+//! every room from the first moment its handler runs, whatever the number
+//! of rooms and Redis trips.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chat_proto::message::v1 as pb;
+use futures::future::join_all;
 use serde_json::json;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -72,22 +76,35 @@ pub async fn join<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>, State(st): State
         return;
     };
     let _turn = turn.wait().await;
-    for key in keys {
-        match arrive(&s, &io, st.roster.as_ref(), &c.me, &key).await {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                // Closed meanwhile: its disconnect handler leaves what was joined.
-                tracing::debug!(error = %e, room = key, "rooms: \"all\" stopped joining");
-                return;
-            }
+    // All rooms at once: each room's join happens on the first poll, before
+    // any roster round trip, so messages sent to the last room right after
+    // CONNECT do not wait behind the first rooms' Redis trips.
+    let arrivals = keys.iter().map(|key| arrive_one(&s, &io, &st, &c.me, key));
+    join_all(arrivals).await;
+}
+
+/// Joins room `key` and announces `userJoined` where the user arrives first.
+async fn arrive_one<A: Adapter>(
+    s: &SocketRef<A>,
+    io: &SocketIo<A>,
+    st: &SocketState,
+    me: &Identity,
+    key: &str,
+) {
+    match arrive(s, io, st.roster.as_ref(), me, key).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            // Closed meanwhile: its disconnect handler leaves what was joined.
+            tracing::debug!(error = %e, room = key, "rooms: \"all\" stopped joining");
+            return;
         }
-        let Some(name) = room_name_of_key(&key) else {
-            continue;
-        };
-        let joined = json!({ "room": name, "user": c.me.username });
-        to_room_except(&s, &io, &key, "userJoined", &joined, false).await;
     }
+    let Some(name) = room_name_of_key(key) else {
+        return;
+    };
+    let joined = json!({ "room": name, "user": me.username });
+    to_room_except(s, io, key, "userJoined", &joined, false).await;
 }
 
 /// The rooms a socket joins once connected, with its first queue place, as

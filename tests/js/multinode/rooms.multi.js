@@ -86,6 +86,26 @@ describe('rooms and memberships across nodes', () => {
     assert.equal(rec.count('userJoined'), 1);
   });
 
+  it('auth {rooms: "all"} on node 1 hears a message sent to the last of its 100 rooms right after connect', async () => {
+    const a = await on(0);
+    const b = await on(0);
+    // Four sockets, so that no socket's event budget refuses the joins.
+    const rooms = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await c.connect(node(0), '/chat', { token: a.token });
+      rooms.push(...await c.memberOfRooms(s, 25, 'mr'));
+    }
+    // The least recently active: the last in the user's list of rooms.
+    const last = rooms[0];
+    await c.join(b.socket, last);
+    const all = await c.connect(node(1), '/chat', { auth: { token: a.token, rooms: 'all' } });
+    const rec = c.record(all, ['message']);
+    const sent = await c.ack(b.socket, 'sendMessage', { room: last, content: 'right after connect' });
+    assertAckOk(sent);
+    const [m] = await rec.waitFor('message');
+    assert.equal(m.id, sent.message.id);
+  });
+
   it('auth {rooms: "all"} sockets dropped during their handshake on node 1 leave nothing in the roster', async () => {
     const a = await on(0);
     const b = await on(0);
