@@ -86,12 +86,26 @@ export function startServer(env = {}) {
   return startChat({ bin, webDir: path.join(webRoot, "dist"), env });
 }
 
-export function launchBrowser() {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+/**
+ * Starts Chromium, trying again when the browser process dies before it
+ * is up: Debian's Chromium, on a busy VM, has crashed at start-up (SIGSEGV
+ * before any page: once in some thirty launches here), which says nothing about
+ * our app. A failure after the launch is never retried.
+ */
+export async function launchBrowser() {
+  const attempts = 3;
+  for (let i = 1; ; i++) {
+    try {
+      return await chromium.launch({
+        executablePath: "/usr/bin/chromium",
+        headless: true,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      });
+    } catch (e) {
+      if (i === attempts) throw e;
+      console.log(`chromium did not start (attempt ${i} of ${attempts}): ${String(e.message).split("\n")[0]}`);
+    }
+  }
 }
 
 async function signedIn(p) {
