@@ -35,6 +35,7 @@ use super::conn::conn;
 use super::fanout::to_room_except;
 use super::membership::arrive;
 use super::rooms::{room_key, room_name_of_key};
+use super::roster::Roster;
 use super::sequencer::Turn;
 
 /// The handshake middleware's part: the rooms to join, held with the
@@ -79,7 +80,9 @@ pub async fn join<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>, State(st): State
     // All rooms at once: each room's join happens on the first poll, before
     // any roster round trip, so messages sent to the last room right after
     // CONNECT do not wait behind the first rooms' Redis trips.
-    let arrivals = keys.iter().map(|key| arrive_one(&s, &io, &st, &c.me, key));
+    let arrivals = keys
+        .iter()
+        .map(|key| arrive_one(&s, &io, st.roster.as_ref(), &c.me, key));
     join_all(arrivals).await;
 }
 
@@ -87,11 +90,11 @@ pub async fn join<A: Adapter>(s: SocketRef<A>, io: SocketIo<A>, State(st): State
 async fn arrive_one<A: Adapter>(
     s: &SocketRef<A>,
     io: &SocketIo<A>,
-    st: &SocketState,
+    roster: Option<&Roster>,
     me: &Identity,
     key: &str,
 ) {
-    match arrive(s, io, st.roster.as_ref(), me, key).await {
+    match arrive(s, io, roster, me, key).await {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
